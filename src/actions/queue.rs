@@ -1,0 +1,148 @@
+//! The approval queue: desks propose, the policy decides, the operator approves or
+//! rejects, executors report progress. Every change is journaled before anyone is
+//! told about it, then a fresh snapshot is published for the UI.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{Action, ActionId, ActionKind, ActionState, Actor, NewAction, policy};
+use crate::config::Config;
+use crate::store::{ProposeOutcome, Store, StoreError};
+
+/// What the UI and the runner see: every open action and the recent finished ones,
+/// newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ActionsSnapshot {
+    pub actions: Vec<Action>,
+}
+
+impl ActionsSnapshot {
+    pub fn count(&self, state: ActionState) -> usize {
+        self.actions.iter().filter(|a| a.state == state).count()
+    }
+}
+
+#[derive(Clone)]
+pub struct ActionQueue {
+    store: Store,
+    config: Arc<Config>,
+    snapshot: Arc<watch::Sender<Arc<ActionsSnapshot>>>,
+}
+
+impl ActionQueue {
+    pub async fn open(store: Store, config: Arc<Config>) -> Result<Self, StoreError> {
+        let (tx, _) = watch::channel(Arc::new(ActionsSnapshot::default()));
+        let queue = ActionQueue {
+            store,
+            config,
+            snapshot: Arc::new(tx),
+        };
+        queue.refresh().await?;
+        Ok(queue)
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<ActionsSnapshot>> {
+        self.snapshot.subscribe()
+    }
+
+    pub fn snapshot(&self) -> Arc<ActionsSnapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Journals a desk's proposal with the policy's decision for its kind.
+    pub async fn propose(&self, new: NewAction) -> Result<ProposeOutcome, StoreError> {
+        let decision = policy::decide(self.config.policy(new.kind), &new.estimate);
+        let kind = new.kind;
+        let outcome = self
+            .store
+            .propose_action(new, decision.state, decision.actor, decision.note)
+            .await?;
+        if let ProposeOutcome::Created(a) = &outcome {
+            tracing::info!(id = a.id, kind = %kind, state = %a.state, "action proposed");
+            self.refresh().await?;
+        }
+        Ok(outcome)
+    }
+
+    pub async fn approve(&self, id: ActionId) -> Result<Action, StoreError> {
+        self.move_to(
+            id,
+            ActionState::Approved,
+            Actor::Operator,
+            Some("approved by operator".into()),
+            None,
+        )
+        .await
+    }
+
+    pub async fn reject(&self, id: ActionId, reason: &str) -> Result<Action, StoreError> {
+        self.move_to(
+            id,
+            ActionState::Rejected,
+            Actor::Operator,
+            Some(reason.to_string()),
+            None,
+        )
+        .await
+    }
+
+    pub async fn mark_sent(&self, id: ActionId, tx_hash: &str) -> Result<Action, StoreError> {
+        self.move_to(
+            id,
+            ActionState::Sent,
+            Actor::Executor,
+            None,
+            Some(tx_hash.to_string()),
+        )
+        .await
+    }
+
+    pub async fn mark_confirmed(&self, id: ActionId) -> Result<Action, StoreError> {
+        self.move_to(id, ActionState::Confirmed, Actor::Executor, None, None)
+            .await
+    }
+
+    pub async fn mark_failed(&self, id: ActionId, reason: &str) -> Result<Action, StoreError> {
+        self.move_to(
+            id,
+            ActionState::Failed,
+            Actor::Executor,
+            Some(reason.to_string()),
+            None,
+        )
+        .await
+    }
+
+    async fn move_to(
+        &self,
+        id: ActionId,
+        to: ActionState,
+        actor: Actor,
+        note: Option<String>,
+        tx_hash: Option<String>,
+    ) -> Result<Action, StoreError> {
+        let action = self
+            .store
+            .transition_action(id, to, actor, note, tx_hash)
+            .await?;
+        tracing::info!(id, kind = %action.kind, state = %to, actor = actor.as_str(), "action moved");
+        self.refresh().await?;
+        Ok(action)
+    }
+
+    /// Re-reads the live set from the journal and publishes it.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let actions = self
+            .store
+            .live_actions(self.config.store.recent_actions)
+            .await?;
+        self.snapshot
+            .send_replace(Arc::new(ActionsSnapshot { actions }));
+        Ok(())
+    }
+
+    pub fn kind_policy_mode(&self, kind: ActionKind) -> crate::actions::PolicyMode {
+        self.config.policy(kind).mode
+    }
+}

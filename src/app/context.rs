@@ -1,0 +1,85 @@
+//! What every command needs: the validated config and where the data lives.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, Config};
+use crate::keys::{KeyringCache, PassphraseSources};
+use crate::store::Store;
+
+pub struct AppContext {
+    pub config: Arc<Config>,
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+    pub global: GlobalArgs,
+    /// Read once at startup (and removed from the environment) before any thread starts.
+    pub sources: PassphraseSources,
+}
+
+impl AppContext {
+    /// Loads and validates the config; any problem is an error listing all of them.
+    pub fn load(global: &GlobalArgs) -> anyhow::Result<AppContext> {
+        let mut loaded = config::load(global.config.as_deref(), std::env::vars())
+            .map_err(|errors| anyhow::anyhow!("invalid config:\n{errors}"))?;
+        if let Some(level) = &global.log_level {
+            loaded.config.general.log_level = level.clone();
+        }
+        let data_dir = loaded.config.data_dir(global.data_dir.as_deref());
+        let config = Arc::new(loaded.config);
+        let keyring = if global.keyring || config.keys.keyring {
+            let path =
+                crate::keys::keystore_path(&config.keystore_dir(&data_dir), &config.keys.account);
+            Some(KeyringCache::new(&config.keys.keyring_backend, &path)?)
+        } else {
+            None
+        };
+        let sources = PassphraseSources::from_env_and_args(global.passphrase_file.clone(), keyring);
+        Ok(AppContext {
+            config,
+            config_path: loaded.path,
+            data_dir,
+            global: global.clone(),
+            sources,
+        })
+    }
+
+    pub fn keystore_dir(&self) -> PathBuf {
+        self.config.keystore_dir(&self.data_dir)
+    }
+
+    pub fn keystore_path(&self) -> PathBuf {
+        crate::keys::keystore_path(&self.keystore_dir(), &self.config.keys.account)
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.config.logs_dir(&self.data_dir)
+    }
+
+    pub fn use_keyring(&self) -> bool {
+        self.global.keyring || self.config.keys.keyring
+    }
+
+    /// A keyring handle for caching after unlock, when `--keyring` / `keys.keyring` asks for it.
+    pub fn keyring_cache(&self) -> Option<KeyringCache> {
+        if !self.use_keyring() {
+            return None;
+        }
+        let cache = self.sources.keyring.as_ref()?;
+        match cache.for_keystore(&self.keystore_path()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "OS keyring unavailable; the passphrase will not be cached");
+                None
+            }
+        }
+    }
+
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(
+            &self.config.db_path(&self.data_dir),
+            Duration::from_millis(self.config.store.busy_timeout_ms),
+        )?)
+    }
+}

@@ -1,0 +1,187 @@
+//! Command line: every subcommand and flag, with help text a newcomer understands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hedgedesk",
+    version,
+    about = "Terminal operator console for a DeFi risk desk",
+    long_about = "hedgedesk runs five desks as background workers over one local SQLite store \
+and shows them as live panes: an oracle relay, a Dex223 margin liquidator, an AnyHedge \
+watchtower, a DeHedge perp hedger and a BitHedge liquidity pool. Anything that costs money \
+waits for your keystroke unless the config says it may run on its own.\n\n\
+Run with no subcommand to open the console. Start with `hedgedesk config init` and \
+`hedgedesk keys new`.",
+    after_help = "Passphrases are never taken from the command line. Non-interactive runs read \
+them from the OS keyring (--keyring), --passphrase-file, or HEDGEDESK_PASSPHRASE (least safe)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file to read [default: $XDG_CONFIG_HOME/hedgedesk/config.toml]
+    #[arg(long, global = true, env = "HEDGEDESK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Where the database, keystores and logs live (overrides general.data_dir)
+    #[arg(long, global = true, env = "HEDGEDESK_DATA_DIR", value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log verbosity: error, warn, info, debug or trace (overrides general.log_level)
+    #[arg(long, global = true, env = "HEDGEDESK_LOG_LEVEL", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Read the keystore passphrase from this file (first line; keep it mode 0600)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Cache the passphrase in the OS keyring after a successful unlock, and read it from there
+    #[arg(long, global = true)]
+    pub keyring: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the desks: the console by default, or without a screen with --headless
+    Run(RunArgs),
+    /// Write, check and explain the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Create, import and list the operator's Ethereum keystores
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect the action journal (what the desks proposed, what was approved and sent)
+    #[command(subcommand)]
+    Actions(ActionsCommand),
+    /// Oracle desk: Pyth prices relayed to the PriceCaster contract
+    #[command(subcommand)]
+    Oracle(DeskCommand),
+    /// Liquidator desk: Dex223 margin positions frozen and liquidated
+    #[command(subcommand)]
+    Liquidator(DeskCommand),
+    /// AnyHedge desk: hedge contracts funded, settled and redeemed
+    #[command(subcommand)]
+    Anyhedge(DeskCommand),
+    /// Perp desk: DePerp vault risk hedged on a perp venue
+    #[command(subcommand)]
+    Perp(DeskCommand),
+    /// Pool desk: BitHedge liquidity providers, policies and settlement
+    #[command(subcommand)]
+    Pool(DeskCommand),
+    /// Local devnet: anvil with every hedgedesk contract deployed and seeded
+    Devnet,
+    /// The live demo: devnet, a simulated market and every desk busy
+    Demo,
+    /// Print a shell completion script (e.g. `hedgedesk completions bash > /etc/bash_completion.d/hedgedesk`)
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// No screen: same workers, JSON logs on stdout, only `auto` actions execute
+    #[arg(long)]
+    pub headless: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the config (file and HEDGEDESK_* overrides); prints every problem, one per line
+    Check,
+    /// Write a commented config with every key at its default, and create the data dir
+    Init {
+        /// Replace an existing config file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the effective config (file, overrides and defaults merged) as TOML
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new random key in an encrypted keystore (asks for a passphrase twice)
+    New {
+        /// Keystore name inside the keystore dir [default: keys.account from config]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Import a raw private key or an existing keystore file (e.g. from `cast wallet new`)
+    Import(ImportArgs),
+    /// List keystores in the keystore dir with their addresses
+    List,
+    /// Print the address of a keystore
+    ExportAddress {
+        /// Keystore name [default: keys.account from config]
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ImportArgs {
+    /// Keystore name to save as [default: keys.account from config]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An existing V3 keystore JSON file; it must unlock with the passphrase you give
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub keystore: Option<PathBuf>,
+    /// A file holding a hex private key (0x optional); never pass a key on the command line
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub private_key_file: Option<PathBuf>,
+    /// Read a hex private key from standard input
+    #[arg(long, group = "source")]
+    pub private_key_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// List journaled actions, newest first
+    List(ActionListArgs),
+    /// Show one action with its full plan and audit trail
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ActionListArgs {
+    /// Only actions in this state (proposed, approved, rejected, sent, confirmed, failed)
+    #[arg(long)]
+    pub state: Option<String>,
+    /// At most this many rows
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What every desk group offers today; each desk's issue adds its own commands.
+#[derive(Debug, Subcommand)]
+pub enum DeskCommand {
+    /// List this desk's journaled actions
+    Actions(ActionListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}

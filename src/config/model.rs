@@ -1,0 +1,242 @@
+//! The typed config. Every field has a default so a missing file or key is fine;
+//! `config.example.toml` documents each key with that default.
+//!
+//! Unknown keys are not rejected by serde here: the loader deserializes through
+//! `serde_ignored` and reports every unknown key with its path, next to every other problem.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actions::{ActionKind, PolicyMode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub general: GeneralConfig,
+    pub keys: KeysConfig,
+    pub store: StoreConfig,
+    pub ui: UiConfig,
+    pub headless: HeadlessConfig,
+    pub workers: WorkersConfig,
+    /// Policy per action kind, keyed by the kind's snake_case name.
+    #[serde(deserialize_with = "deserialize_actions")]
+    pub actions: BTreeMap<ActionKind, ActionPolicyConfig>,
+}
+
+/// Read `[actions]` keyed by name first, so an error inside one kind's table is reported at
+/// `actions.<kind>.<key>` (serde only tracks string keys), then turn names into kinds.
+fn deserialize_actions<'de, D>(de: D) -> Result<BTreeMap<ActionKind, ActionPolicyConfig>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    BTreeMap::<String, ActionPolicyConfig>::deserialize(de)?
+        .into_iter()
+        .map(|(name, policy)| {
+            name.parse::<ActionKind>()
+                .map(|kind| (kind, policy))
+                .map_err(serde::de::Error::custom)
+        })
+        .collect()
+}
+
+impl Config {
+    /// The policy for one action kind. Every kind has one: kinds the config does not
+    /// name keep their defaults (see [`ActionPolicyConfig::default_for`]).
+    pub fn policy(&self, kind: ActionKind) -> &ActionPolicyConfig {
+        self.actions
+            .get(&kind)
+            .unwrap_or_else(|| default_policy(kind))
+    }
+}
+
+/// The built-in policy of every kind, for a `Config` built by hand without all kinds.
+fn default_policy(kind: ActionKind) -> &'static ActionPolicyConfig {
+    static DEFAULTS: std::sync::OnceLock<BTreeMap<ActionKind, ActionPolicyConfig>> =
+        std::sync::OnceLock::new();
+    &DEFAULTS.get_or_init(|| {
+        ActionKind::ALL
+            .iter()
+            .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
+            .collect()
+    })[&kind]
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            general: GeneralConfig::default(),
+            keys: KeysConfig::default(),
+            store: StoreConfig::default(),
+            ui: UiConfig::default(),
+            headless: HeadlessConfig::default(),
+            workers: WorkersConfig::default(),
+            actions: ActionKind::ALL
+                .iter()
+                .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GeneralConfig {
+    /// Empty means the platform data dir (`$XDG_DATA_HOME/hedgedesk`).
+    pub data_dir: String,
+    /// error, warn, info, debug, trace, or a tracing filter such as `info,hedgedesk::store=debug`.
+    pub log_level: String,
+    /// Days of daily log files kept in `<data_dir>/logs`.
+    pub log_retention_days: u32,
+}
+
+impl Default for GeneralConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: String::new(),
+            log_level: "info".into(),
+            log_retention_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeysConfig {
+    /// Empty means `<data_dir>/keystore`.
+    pub keystore_dir: String,
+    /// The keystore the console unlocks: `<keystore_dir>/<account>.json`.
+    pub account: String,
+    /// Cache the passphrase in the OS keyring (same as `--keyring`).
+    pub keyring: bool,
+    /// auto, keyutils or secret-service.
+    pub keyring_backend: String,
+    /// Wrong passphrases allowed at the unlock screen before the console exits.
+    pub max_unlock_attempts: u32,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            keystore_dir: String::new(),
+            account: "operator".into(),
+            keyring: false,
+            keyring_backend: "auto".into(),
+            max_unlock_attempts: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// File name of the SQLite database inside the data dir.
+    pub file: String,
+    /// How long a write waits for a lock held by another process.
+    pub busy_timeout_ms: u64,
+    /// Terminal actions kept in the live Actions view (older ones stay in the journal).
+    pub recent_actions: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            file: "hedgedesk.sqlite".into(),
+            busy_timeout_ms: 5_000,
+            recent_actions: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    /// A theme name: built in (default, light, high-contrast) or a `<name>.toml` in themes_dir.
+    pub theme: String,
+    /// Extra themes; empty means `$XDG_CONFIG_HOME/hedgedesk/themes`.
+    pub themes_dir: String,
+    /// The slow redraw tick (clock, ages); changes redraw at once.
+    pub tick_ms: u64,
+    /// Lines kept in the Logs tab.
+    pub log_lines: u32,
+    /// Key rebinding: command name -> list of keys, e.g. `quit = ["q", "ctrl-c"]`.
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            theme: "default".into(),
+            themes_dir: String::new(),
+            tick_ms: 1_000,
+            log_lines: 2_000,
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeadlessConfig {
+    /// On SIGINT/SIGTERM, how long workers get to finish before what they hold is journaled.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for HeadlessConfig {
+    fn default() -> Self {
+        Self {
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkersConfig {
+    /// First wait before a crashed worker is restarted; doubles each time.
+    pub restart_backoff_ms: u64,
+    /// Longest wait between restarts.
+    pub restart_backoff_max_ms: u64,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self {
+            restart_backoff_ms: 1_000,
+            restart_backoff_max_ms: 60_000,
+        }
+    }
+}
+
+/// What happens to an action of one kind when a desk proposes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ActionPolicyConfig {
+    /// auto: execute at once; confirm: wait for a keystroke; off: drop (journaled as rejected).
+    pub mode: PolicyMode,
+    /// An `auto` action whose estimated fee exceeds this many gwei waits for confirmation. 0 = no cap.
+    pub max_gas_cost_gwei: u64,
+    /// An `auto` action whose expected profit is below this many US cents waits for confirmation.
+    /// Only applies to actions that estimate a profit. 0 = no floor.
+    pub min_profit_usd_cents: i64,
+}
+
+impl ActionPolicyConfig {
+    pub fn default_for(kind: ActionKind) -> Self {
+        Self {
+            mode: kind.default_mode(),
+            max_gas_cost_gwei: 0,
+            min_profit_usd_cents: 0,
+        }
+    }
+}
+
+impl Default for ActionPolicyConfig {
+    fn default() -> Self {
+        Self {
+            mode: PolicyMode::Confirm,
+            max_gas_cost_gwei: 0,
+            min_profit_usd_cents: 0,
+        }
+    }
+}

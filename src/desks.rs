@@ -1,0 +1,92 @@
+//! The five desks, as names the rest of the app can point at. Each desk's own code
+//! lives in its folder (`oracle/`, `liquidator/`, ...) as its issue lands.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Desk {
+    Oracle,
+    Liquidator,
+    #[serde(rename = "anyhedge")]
+    AnyHedge,
+    Perp,
+    Pool,
+}
+
+impl Desk {
+    pub const ALL: [Desk; 5] = [
+        Desk::Oracle,
+        Desk::Liquidator,
+        Desk::AnyHedge,
+        Desk::Perp,
+        Desk::Pool,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Desk::Oracle => "oracle",
+            Desk::Liquidator => "liquidator",
+            Desk::AnyHedge => "anyhedge",
+            Desk::Perp => "perp",
+            Desk::Pool => "pool",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Desk::Oracle => "Oracle",
+            Desk::Liquidator => "Liquidations",
+            Desk::AnyHedge => "AnyHedge",
+            Desk::Perp => "Perp",
+            Desk::Pool => "Pool",
+        }
+    }
+
+    /// What the desk's pane will show once its worker lands.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Desk::Oracle => {
+                "Relays Pyth prices: pulls signed updates from Hermes, verifies them against the \
+                 Wormhole guardian set, keeps the slot layout and writes 92-byte price slots to \
+                 the PriceCaster contract. Its verified prices feed every other desk."
+            }
+            Desk::Liquidator => {
+                "Watches Dex223 margin positions, values each one locally every tick, freezes the \
+                 profitable liquidations and confirms them in a later block."
+            }
+            Desk::AnyHedge => {
+                "AnyHedge watchtower: offers and matching, contract funding, maturity and \
+                 liquidation settlement from signed oracle messages, mutual redemption, and the \
+                 REST + WebSocket API."
+            }
+            Desk::Perp => {
+                "DeHedge: reads DePerp positions and vault/shield balances, evaluates the three \
+                 risk flags and opens or closes hedges on Binance USDT-M futures (or paper)."
+            }
+            Desk::Pool => {
+                "BitHedge liquidity pool: provider accounts, risk tiers, policy collateral, yield, \
+                 collateral health and settlement against the on-chain Vault."
+            }
+        }
+    }
+
+    /// The issue that builds this desk.
+    pub fn issue(self) -> u32 {
+        match self {
+            Desk::Oracle => 5,
+            Desk::Liquidator => 6,
+            Desk::AnyHedge => 7,
+            Desk::Perp => 8,
+            Desk::Pool => 9,
+        }
+    }
+}
+
+impl fmt::Display for Desk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,13 @@
+//! hedgedesk: a terminal operator console for a DeFi risk desk.
+//!
+//! The binary is a thin shell over this library so that integration tests and
+//! benchmarks drive the same code the operator runs.
+
+pub mod actions;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod desks;
+pub mod keys;
+pub mod store;
+pub mod tui;

@@ -1,0 +1,109 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use hedgedesk::app::logging::{self, LogMode};
+use hedgedesk::app::{AppContext, headless};
+use hedgedesk::cli::{Cli, Command, CompletionShell, DeskCommand, RunArgs};
+use hedgedesk::desks::Desk;
+use hedgedesk::{actions, config, keys, tui};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hedgedesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    match command {
+        // Config commands report config problems themselves, so they run before a
+        // context (which needs a valid config) exists.
+        Command::Config(cmd) => config::cli::run(&cmd, &cli.global),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "hedgedesk",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => {
+            let ctx = AppContext::load(&cli.global)?;
+            if args.headless {
+                headless::run(ctx)
+            } else {
+                if !std::io::stdout().is_terminal() {
+                    anyhow::bail!(
+                        "the console needs a terminal; use `hedgedesk run --headless` without one"
+                    );
+                }
+                tui::run(ctx)
+            }
+        }
+        Command::Keys(cmd) => {
+            let ctx = AppContext::load(&cli.global)?;
+            let _guard = command_logging(&ctx)?;
+            let keys_ctx = keys::cli::KeysContext {
+                keystore_dir: ctx.keystore_dir(),
+                default_account: ctx.config.keys.account.clone(),
+                use_keyring: ctx.use_keyring(),
+                interactive: std::io::stdin().is_terminal(),
+                sources: ctx.sources,
+            };
+            keys::cli::run(&cmd, &keys_ctx)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Actions(cmd) => {
+            let ctx = AppContext::load(&cli.global)?;
+            let _guard = command_logging(&ctx)?;
+            actions::cli::run(&cmd, &ctx.open_store()?)
+        }
+        Command::Oracle(cmd) => desk_command(Desk::Oracle, cmd, &cli.global),
+        Command::Liquidator(cmd) => desk_command(Desk::Liquidator, cmd, &cli.global),
+        Command::Anyhedge(cmd) => desk_command(Desk::AnyHedge, cmd, &cli.global),
+        Command::Perp(cmd) => desk_command(Desk::Perp, cmd, &cli.global),
+        Command::Pool(cmd) => desk_command(Desk::Pool, cmd, &cli.global),
+        Command::Devnet => not_yet("devnet", 4),
+        Command::Demo => not_yet("demo", 10),
+    }
+}
+
+fn desk_command(
+    desk: Desk,
+    cmd: DeskCommand,
+    global: &hedgedesk::cli::GlobalArgs,
+) -> anyhow::Result<ExitCode> {
+    let ctx = AppContext::load(global)?;
+    let _guard = command_logging(&ctx)?;
+    match cmd {
+        DeskCommand::Actions(args) => actions::cli::list(&args, Some(desk), &ctx.open_store()?),
+    }
+}
+
+fn command_logging(
+    ctx: &AppContext,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    logging::init(
+        LogMode::Command,
+        &ctx.config.general.log_level,
+        &ctx.logs_dir(),
+        ctx.config.general.log_retention_days,
+    )
+}
+
+fn not_yet(what: &str, issue: u32) -> anyhow::Result<ExitCode> {
+    eprintln!("hedgedesk {what}: not available in this build yet (it arrives with issue #{issue})");
+    Ok(ExitCode::from(2))
+}

@@ -1,0 +1,13 @@
+//! The local SQLite store: one file in the data dir, WAL, forward-only migrations.
+//!
+//! All database work runs on one dedicated thread that owns the connection; callers
+//! send it closures. So the UI thread never touches SQLite, writes are serialised
+//! without lock contention, and async code never blocks its executor on disk.
+
+mod actions;
+mod migrations;
+mod writer;
+
+pub use actions::{ActionFilter, ProposeOutcome};
+pub use migrations::{MIGRATIONS, schema_version};
+pub use writer::{Store, StoreError};

@@ -1,0 +1,104 @@
+//! Turning integers into what an operator reads. Exact: no floats anywhere.
+
+const WEI_PER_ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Wei as ETH with at most `max_decimals` decimals, truncated, trailing zeros dropped.
+pub fn eth(wei: u128, max_decimals: u32) -> String {
+    let whole = wei / WEI_PER_ETH;
+    let frac = wei % WEI_PER_ETH;
+    let digits = format!("{frac:018}");
+    let cut = &digits[..max_decimals.min(18) as usize];
+    let cut = cut.trim_end_matches('0');
+    if cut.is_empty() {
+        format!("{whole} ETH")
+    } else {
+        format!("{whole}.{cut} ETH")
+    }
+}
+
+/// Wei as gwei, rounded up so a cap is never understated.
+pub fn gwei(wei: u128) -> String {
+    format!("{} gwei", wei.div_ceil(1_000_000_000))
+}
+
+/// US cents as dollars: `-$12.05`.
+pub fn usd_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}${}.{:02}", group(abs / 100), abs % 100)
+}
+
+fn group(mut n: u64) -> String {
+    let mut parts = Vec::new();
+    loop {
+        if n < 1000 {
+            parts.push(n.to_string());
+            break;
+        }
+        parts.push(format!("{:03}", n % 1000));
+        n /= 1000;
+    }
+    parts.reverse();
+    parts.join(",")
+}
+
+/// `0xf39F…2266`
+pub fn short_address(addr: &str) -> String {
+    if addr.len() > 12 {
+        format!("{}…{}", &addr[..6], &addr[addr.len() - 4..])
+    } else {
+        addr.to_string()
+    }
+}
+
+/// How long ago, coarsely: `42s`, `5m`, `3h`, `2d`.
+pub fn age(now_ms: i64, then_ms: i64) -> String {
+    let s = (now_ms - then_ms).max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eth_is_exact_and_truncates() {
+        assert_eq!(eth(0, 6), "0 ETH");
+        assert_eq!(eth(1, 18), "0.000000000000000001 ETH");
+        assert_eq!(eth(1, 6), "0 ETH");
+        assert_eq!(eth(1_500_000_000_000_000_000, 6), "1.5 ETH");
+        assert_eq!(eth(123_456_789_000_000_000_000, 4), "123.4567 ETH");
+        assert_eq!(eth(u128::MAX, 2), "340282366920938463463.37 ETH");
+    }
+
+    #[test]
+    fn gwei_rounds_up() {
+        assert_eq!(gwei(21_000_000_000), "21 gwei");
+        assert_eq!(gwei(21_000_000_001), "22 gwei");
+    }
+
+    #[test]
+    fn dollars_group_and_sign() {
+        assert_eq!(usd_cents(0), "$0.00");
+        assert_eq!(usd_cents(1_250), "$12.50");
+        assert_eq!(usd_cents(-5), "-$0.05");
+        assert_eq!(usd_cents(123_456_789), "$1,234,567.89");
+        assert_eq!(usd_cents(i64::MIN), "-$92,233,720,368,547,758.08");
+    }
+
+    #[test]
+    fn ages_and_addresses() {
+        assert_eq!(age(61_000, 0), "1m");
+        assert_eq!(age(0, 5_000), "0s");
+        assert_eq!(age(90_000_000, 0), "1d");
+        assert_eq!(
+            short_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
+            "0xf39F…2266"
+        );
+    }
+}

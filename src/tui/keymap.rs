@@ -1,0 +1,382 @@
+//! Key bindings: every rebindable command, its default keys, and `[ui.keys]`
+//! overrides. The help overlay and the palette are generated from this table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    Quit,
+    Help,
+    Palette,
+    NextTab,
+    PrevTab,
+    Tab(u8),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Approve,
+    Reject,
+}
+
+/// (config name, command, default keys, what it does)
+pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
+    ("quit", Command::Quit, &["q", "ctrl-c"], "quit hedgedesk"),
+    ("help", Command::Help, &["?"], "show or hide this help"),
+    (
+        "palette",
+        Command::Palette,
+        &[":"],
+        "open the command palette",
+    ),
+    ("next_tab", Command::NextTab, &["tab"], "next tab"),
+    ("prev_tab", Command::PrevTab, &["shift-tab"], "previous tab"),
+    ("tab_1", Command::Tab(1), &["1"], "Oracle tab"),
+    ("tab_2", Command::Tab(2), &["2"], "Liquidations tab"),
+    ("tab_3", Command::Tab(3), &["3"], "AnyHedge tab"),
+    ("tab_4", Command::Tab(4), &["4"], "Perp tab"),
+    ("tab_5", Command::Tab(5), &["5"], "Pool tab"),
+    ("tab_6", Command::Tab(6), &["6"], "Actions tab"),
+    ("tab_7", Command::Tab(7), &["7"], "Logs tab"),
+    ("up", Command::Up, &["up", "k"], "move up"),
+    ("down", Command::Down, &["down", "j"], "move down"),
+    ("page_up", Command::PageUp, &["pageup"], "page up"),
+    ("page_down", Command::PageDown, &["pagedown"], "page down"),
+    ("top", Command::Top, &["home", "g"], "first row"),
+    (
+        "bottom",
+        Command::Bottom,
+        &["end", "G"],
+        "last row (Logs: follow)",
+    ),
+    (
+        "approve",
+        Command::Approve,
+        &["a"],
+        "approve the selected action (asks first)",
+    ),
+    (
+        "reject",
+        Command::Reject,
+        &["r"],
+        "reject the selected action (asks first)",
+    ),
+];
+
+/// One key with its modifiers, as written in config: `q`, `G`, `ctrl-c`, `shift-tab`, `f5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = text;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (m, len) = if lower.starts_with("ctrl-") {
+                (KeyModifiers::CONTROL, 5)
+            } else if lower.starts_with("alt-") {
+                (KeyModifiers::ALT, 4)
+            } else if lower.starts_with("shift-") {
+                (KeyModifiers::SHIFT, 6)
+            } else {
+                break;
+            };
+            if rest.len() == len {
+                break;
+            }
+            mods |= m;
+            rest = &rest[len..];
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" if mods.contains(KeyModifiers::SHIFT) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "backspace" => KeyCode::Backspace,
+            "delete" => KeyCode::Delete,
+            "insert" => KeyCode::Insert,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                let n: u8 = f[1..].parse().unwrap_or(0);
+                if !(1..=24).contains(&n) {
+                    return Err(format!("`{text}`: function keys run f1 to f24"));
+                }
+                KeyCode::F(n)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if !c.is_control() => KeyCode::Char(c),
+                    _ => {
+                        return Err(format!(
+                            "`{text}` is not a key: use a character, a name (enter, esc, tab, space, \
+                             up, down, left, right, pageup, pagedown, home, end, backspace, delete, \
+                             f1..f24) with optional ctrl-/alt-/shift- prefixes"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Key { code, mods }.normalised())
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        Key {
+            code: ev.code,
+            mods: ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
+        }
+        .normalised()
+    }
+
+    /// A typed character already carries its case, so SHIFT on a character is noise
+    /// (terminals disagree about reporting it).
+    fn normalised(mut self) -> Key {
+        if self.code == KeyCode::BackTab {
+            self.mods.remove(KeyModifiers::SHIFT);
+        }
+        if let KeyCode::Char(c) = self.code {
+            self.mods.remove(KeyModifiers::SHIFT);
+            if self.mods.contains(KeyModifiers::CONTROL) {
+                self.code = KeyCode::Char(c.to_ascii_lowercase());
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::Up => f.write_str("up"),
+            KeyCode::Down => f.write_str("down"),
+            KeyCode::Left => f.write_str("left"),
+            KeyCode::Right => f.write_str("right"),
+            KeyCode::PageUp => f.write_str("pageup"),
+            KeyCode::PageDown => f.write_str("pagedown"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("delete"),
+            KeyCode::Insert => f.write_str("insert"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// (config name, command, keys, description) in COMMANDS order.
+    entries: Vec<(&'static str, Command, Vec<Key>, &'static str)>,
+}
+
+impl Keymap {
+    /// Defaults with `[ui.keys]` applied. Config validation has already reported
+    /// problems; anything still unusable here is skipped.
+    pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Keymap {
+        let entries = COMMANDS
+            .iter()
+            .map(|(name, cmd, defaults, desc)| {
+                let keys = match overrides.get(*name) {
+                    Some(list) => list.iter().filter_map(|k| Key::parse(k).ok()).collect(),
+                    None => defaults
+                        .iter()
+                        .map(|k| Key::parse(k).expect("default key"))
+                        .collect(),
+                };
+                (*name, *cmd, keys, *desc)
+            })
+            .collect();
+        Keymap { entries }
+    }
+
+    pub fn lookup(&self, ev: &KeyEvent) -> Option<Command> {
+        let key = Key::from_event(ev);
+        self.entries
+            .iter()
+            .find(|(_, _, keys, _)| keys.contains(&key))
+            .map(|(_, cmd, _, _)| *cmd)
+    }
+
+    /// (name, keys as text, description) for the help overlay and palette.
+    pub fn rows(&self) -> impl Iterator<Item = (&'static str, String, &'static str, Command)> + '_ {
+        self.entries.iter().map(|(name, cmd, keys, desc)| {
+            let keys = keys
+                .iter()
+                .map(Key::to_string)
+                .collect::<Vec<_>>()
+                .join(" ");
+            (*name, keys, *desc, *cmd)
+        })
+    }
+
+    pub fn keys_for(&self, cmd: Command) -> String {
+        self.entries
+            .iter()
+            .find(|(_, c, _, _)| *c == cmd)
+            .and_then(|(_, _, keys, _)| keys.first())
+            .map(Key::to_string)
+            .unwrap_or_else(|| "(unbound)".into())
+    }
+}
+
+/// Problems in `[ui.keys]`: unknown commands, keys that do not parse, and a key bound
+/// to two commands. Each names the command (for the path `ui.keys.<command>`).
+pub fn check_bindings(keys: &BTreeMap<String, Vec<String>>) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    for (name, list) in keys {
+        if !COMMANDS.iter().any(|(n, ..)| n == name) {
+            let known: Vec<&str> = COMMANDS.iter().map(|(n, ..)| *n).collect();
+            problems.push((
+                name.clone(),
+                format!("unknown command; expected one of {}", known.join(", ")),
+            ));
+            continue;
+        }
+        for k in list {
+            if let Err(e) = Key::parse(k) {
+                problems.push((name.clone(), e));
+            }
+        }
+    }
+    let map = Keymap::new(keys);
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, _, bound, _) in &map.entries {
+        for key in bound {
+            if let Some(other) = seen.insert(key.to_string(), name) {
+                let culprit = if keys.contains_key(*name) {
+                    name
+                } else {
+                    other
+                };
+                let partner = if culprit == *name { other } else { name };
+                problems.push((
+                    culprit.to_string(),
+                    format!("key `{key}` is also bound to `{partner}`"),
+                ));
+            }
+        }
+    }
+    problems.sort_by(|a, b| a.0.cmp(&b.0));
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn parses_and_prints_keys() {
+        for text in [
+            "q",
+            "G",
+            "ctrl-c",
+            "shift-tab",
+            "f5",
+            "space",
+            "pagedown",
+            "alt-x",
+            ":",
+        ] {
+            assert_eq!(Key::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Key::parse("CTRL-C").unwrap(), Key::parse("ctrl-c").unwrap());
+        assert!(Key::parse("f25").is_err());
+        assert!(
+            Key::parse("hello")
+                .unwrap_err()
+                .contains("`hello` is not a key")
+        );
+    }
+
+    #[test]
+    fn defaults_resolve_terminal_events() {
+        let km = Keymap::new(&BTreeMap::new());
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Command::Quit)
+        );
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Command::Bottom)
+        );
+        assert_eq!(
+            km.lookup(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Command::PrevTab)
+        );
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('7'), KeyModifiers::NONE)),
+            Some(Command::Tab(7))
+        );
+        assert_eq!(km.lookup(&ev(KeyCode::Char('z'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn overrides_replace_a_commands_keys() {
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        let km = Keymap::new(&o);
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Command::Quit)
+        );
+        assert_eq!(km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert!(check_bindings(&o).is_empty());
+    }
+
+    #[test]
+    fn reports_unknown_commands_bad_keys_and_clashes() {
+        let mut o = BTreeMap::new();
+        o.insert("quitt".to_string(), vec!["x".to_string()]);
+        o.insert("help".to_string(), vec!["ctrl-".to_string()]);
+        o.insert("approve".to_string(), vec!["r".to_string()]);
+        let problems = check_bindings(&o);
+        let names: Vec<&str> = problems.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["approve", "help", "quitt"], "{problems:?}");
+        assert!(problems[0].1.contains("also bound to `reject`"));
+    }
+}

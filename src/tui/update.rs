@@ -1,0 +1,287 @@
+//! Key handling: turns a key press into a state change and, when the world must be
+//! touched (unlock, approve, reject), an effect for the app loop to carry out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::keymap::Command;
+use super::palette::{self, PaletteTarget};
+use super::state::{
+    AppState, ConfirmKind, ConfirmState, Overlay, PaletteState, Phase, Tab, UnlockPhase,
+};
+use super::theme::Theme;
+use crate::actions::{ActionId, ActionState};
+use crate::keys::Passphrase;
+
+pub enum Effect {
+    Unlock(Passphrase),
+    CreateKeystore(Passphrase),
+    Approve(ActionId),
+    Reject(ActionId),
+}
+
+const MIN_PASSPHRASE: usize = 8;
+const PAGE: usize = 10;
+
+pub fn on_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        state.quit = true;
+        return None;
+    }
+    match &mut state.phase {
+        Phase::Unlock(phase) => on_unlock_key(phase, key, &mut state.quit),
+        Phase::Main => on_main_key(state, key),
+    }
+}
+
+fn on_unlock_key(phase: &mut UnlockPhase, key: KeyEvent, quit: &mut bool) -> Option<Effect> {
+    match phase {
+        UnlockPhase::Auto => None,
+        UnlockPhase::OfferCreate => {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    *phase = UnlockPhase::Create {
+                        first: Default::default(),
+                        second: Default::default(),
+                        confirming: false,
+                        error: None,
+                        busy: false,
+                    }
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => *quit = true,
+                _ => {}
+            }
+            None
+        }
+        UnlockPhase::Prompt {
+            input, error, busy, ..
+        } => {
+            if *busy {
+                return None;
+            }
+            match key.code {
+                KeyCode::Esc => *quit = true,
+                KeyCode::Backspace => input.pop(),
+                KeyCode::Enter if !input.is_empty() => {
+                    *busy = true;
+                    *error = None;
+                    return Some(Effect::Unlock(input.take()));
+                }
+                KeyCode::Char(c) => input.push(c),
+                _ => {}
+            }
+            None
+        }
+        UnlockPhase::Create {
+            first,
+            second,
+            confirming,
+            error,
+            busy,
+        } => {
+            if *busy {
+                return None;
+            }
+            let field = if *confirming {
+                &mut *second
+            } else {
+                &mut *first
+            };
+            match key.code {
+                KeyCode::Esc => *quit = true,
+                KeyCode::Backspace => field.pop(),
+                KeyCode::Char(c) => field.push(c),
+                KeyCode::Enter if !*confirming => {
+                    if first.len() < MIN_PASSPHRASE {
+                        *error = Some(format!("passphrase: at least {MIN_PASSPHRASE} characters"));
+                        first.clear();
+                    } else {
+                        *error = None;
+                        *confirming = true;
+                    }
+                }
+                KeyCode::Enter => {
+                    if first.matches(second) {
+                        *busy = true;
+                        *error = None;
+                        second.clear();
+                        return Some(Effect::CreateKeystore(first.take()));
+                    }
+                    *error = Some("the two passphrases differ; start again".into());
+                    first.clear();
+                    second.clear();
+                    *confirming = false;
+                }
+                _ => {}
+            }
+            None
+        }
+    }
+}
+
+fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
+    match state.overlay.take() {
+        None => {}
+        Some(Overlay::Help) => {
+            let cmd = state.keymap.lookup(&key);
+            if !(key.code == KeyCode::Esc || matches!(cmd, Some(Command::Help | Command::Quit))) {
+                state.overlay = Some(Overlay::Help);
+            }
+            return None;
+        }
+        Some(Overlay::Confirm(confirm)) => {
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(match confirm.kind {
+                    ConfirmKind::Approve => Effect::Approve(confirm.action.id),
+                    ConfirmKind::Reject => Effect::Reject(confirm.action.id),
+                }),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
+                _ => {
+                    state.overlay = Some(Overlay::Confirm(confirm));
+                    None
+                }
+            };
+        }
+        Some(Overlay::Palette(mut p)) => {
+            match key.code {
+                KeyCode::Esc => return None,
+                KeyCode::Enter => {
+                    let chosen = palette::filtered(state, &p.query)
+                        .into_iter()
+                        .nth(p.selected);
+                    return match chosen.map(|e| e.target) {
+                        Some(PaletteTarget::Command(cmd)) => run_command(state, cmd),
+                        Some(PaletteTarget::Theme(name)) => {
+                            set_theme(state, &name);
+                            None
+                        }
+                        None => None,
+                    };
+                }
+                KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+                KeyCode::Down => {
+                    let n = palette::filtered(state, &p.query).len();
+                    p.selected = (p.selected + 1).min(n.saturating_sub(1));
+                }
+                KeyCode::Backspace => {
+                    p.query.pop();
+                    p.selected = 0;
+                }
+                KeyCode::Char(c) => {
+                    p.query.push(c);
+                    p.selected = 0;
+                }
+                _ => {}
+            }
+            state.overlay = Some(Overlay::Palette(p));
+            return None;
+        }
+    }
+    let cmd = state.keymap.lookup(&key)?;
+    run_command(state, cmd)
+}
+
+fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
+    let tab_index = state.tab.number() as usize - 1;
+    match cmd {
+        Command::Quit => state.quit = true,
+        Command::Help => state.overlay = Some(Overlay::Help),
+        Command::Palette => state.overlay = Some(Overlay::Palette(PaletteState::default())),
+        Command::NextTab => state.tab = Tab::ALL[(tab_index + 1) % Tab::ALL.len()],
+        Command::PrevTab => state.tab = Tab::ALL[(tab_index + Tab::ALL.len() - 1) % Tab::ALL.len()],
+        Command::Tab(n) => {
+            if let Some(t) = Tab::from_number(n) {
+                state.tab = t;
+            }
+        }
+        Command::Up => scroll(state, -1),
+        Command::Down => scroll(state, 1),
+        Command::PageUp => scroll(state, -(PAGE as isize)),
+        Command::PageDown => scroll(state, PAGE as isize),
+        Command::Top => scroll(state, isize::MIN / 2),
+        Command::Bottom => scroll(state, isize::MAX / 2),
+        Command::Approve => open_confirm(state, ConfirmKind::Approve),
+        Command::Reject => open_confirm(state, ConfirmKind::Reject),
+    }
+    None
+}
+
+fn scroll(state: &mut AppState, delta: isize) {
+    match state.tab {
+        Tab::Actions => {
+            let len = state.actions.actions.len();
+            let next = state.actions_pos.selected as isize + delta;
+            state.actions_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+        }
+        Tab::Logs => {
+            // Up scrolls back in time; `bottom` returns to following new lines.
+            let max = state.logs.len().saturating_sub(1) as isize;
+            let next = state.logs_scroll as isize - delta;
+            state.logs_scroll = next.clamp(0, max) as usize;
+        }
+        Tab::Desk(_) => {}
+    }
+}
+
+fn open_confirm(state: &mut AppState, kind: ConfirmKind) {
+    if state.tab != Tab::Actions {
+        state.flash_error("approve and reject work on the Actions tab (6)");
+        return;
+    }
+    let Some(action) = state.selected_action().cloned() else {
+        state.flash_error("no action selected");
+        return;
+    };
+    if action.state != ActionState::Proposed {
+        state.flash_error(format!(
+            "action #{} is {}; only proposed actions can be approved or rejected",
+            action.id, action.state
+        ));
+        return;
+    }
+    state.overlay = Some(Overlay::Confirm(ConfirmState { kind, action }));
+}
+
+fn set_theme(state: &mut AppState, name: &str) {
+    match Theme::load(name, &state.themes_dir) {
+        Ok(theme) => {
+            state.theme = theme;
+            state.flash_info(format!("theme {name}"));
+        }
+        Err(e) => state.flash_error(e),
+    }
+}
+
+/// Applies the result of an unlock or create attempt.
+pub fn on_unlock_failed(state: &mut AppState, wrong_passphrase: bool, message: String) {
+    let max = state.config.keys.max_unlock_attempts;
+    let Phase::Unlock(phase) = &mut state.phase else {
+        return;
+    };
+    let failures = match phase {
+        UnlockPhase::Prompt { failures, .. } => *failures,
+        _ => 0,
+    };
+    let failures = failures + u32::from(wrong_passphrase);
+    if failures >= max {
+        state.quit = true;
+    }
+    let error = if wrong_passphrase {
+        let left = max.saturating_sub(failures);
+        Some(format!(
+            "wrong passphrase ({failures} of {max} attempts used{})",
+            if left == 0 {
+                "; exiting".to_string()
+            } else {
+                format!(", {left} left")
+            }
+        ))
+    } else {
+        Some(message)
+    };
+    *phase = UnlockPhase::Prompt {
+        input: Default::default(),
+        failures,
+        error,
+        busy: false,
+    };
+}

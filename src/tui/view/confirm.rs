@@ -1,0 +1,144 @@
+//! The confirm popup: exactly what will be signed or sent, before it is.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::popup;
+use crate::actions::ActionPlan;
+use crate::tui::format;
+use crate::tui::state::{AppState, ConfirmKind, ConfirmState};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState) {
+    let t = &state.theme;
+    let a = &c.action;
+    let label = |s: &str| Span::styled(format!("{s:<14}"), Style::new().fg(t.muted));
+    let mut lines = vec![
+        Line::from(vec![
+            label("action"),
+            Span::raw(format!("#{} {} ({} desk)", a.id, a.kind, a.desk)),
+        ]),
+        Line::from(vec![label("summary"), Span::raw(a.summary.clone())]),
+        Line::from(""),
+    ];
+    match &a.plan {
+        ActionPlan::ContractCall {
+            chain,
+            contract,
+            contract_name,
+            function,
+            args,
+            value_wei,
+            gas_limit,
+        } => {
+            lines.push(Line::from(Span::styled(
+                "will sign and send this transaction:",
+                Style::new().add_modifier(Modifier::BOLD),
+            )));
+            lines.push(Line::from(vec![label("chain"), Span::raw(chain.clone())]));
+            lines.push(Line::from(vec![
+                label("contract"),
+                Span::raw(format!("{contract_name} {contract}")),
+            ]));
+            lines.push(Line::from(vec![
+                label("function"),
+                Span::raw(function.clone()),
+            ]));
+            for (name, value) in args {
+                lines.push(Line::from(vec![
+                    label(&format!("  {name}")),
+                    Span::raw(value.clone()),
+                ]));
+            }
+            let value = value_wei
+                .parse::<u128>()
+                .map(|w| format!("{} ({value_wei} wei)", format::eth(w, 18)))
+                .unwrap_or_else(|_| format!("{value_wei} wei"));
+            lines.push(Line::from(vec![label("value"), Span::raw(value)]));
+            lines.push(Line::from(vec![
+                label("gas limit"),
+                Span::raw(gas_limit.to_string()),
+            ]));
+        }
+        ActionPlan::ExchangeOrder {
+            venue,
+            symbol,
+            side,
+            quantity,
+            order_type,
+            reduce_only,
+            client_order_id,
+        } => {
+            lines.push(Line::from(Span::styled(
+                "will place this order:",
+                Style::new().add_modifier(Modifier::BOLD),
+            )));
+            lines.push(Line::from(vec![label("venue"), Span::raw(venue.clone())]));
+            lines.push(Line::from(vec![
+                label("order"),
+                Span::raw(format!(
+                    "{side} {quantity} {symbol} {order_type}{}",
+                    if *reduce_only { " reduce-only" } else { "" }
+                )),
+            ]));
+            lines.push(Line::from(vec![
+                label("client id"),
+                Span::raw(client_order_id.clone()),
+            ]));
+        }
+    }
+    lines.push(Line::from(vec![
+        label("est. fee"),
+        Span::raw(format!(
+            "{} ({})",
+            format::eth(a.estimate.gas_cost_wei, 8),
+            format::gwei(a.estimate.gas_cost_wei)
+        )),
+    ]));
+    if let Some(p) = a.estimate.profit_usd_cents {
+        lines.push(Line::from(vec![
+            label("exp. profit"),
+            Span::raw(format::usd_cents(p)),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let (verb, color) = match c.kind {
+        ConfirmKind::Approve => ("approve", t.ok),
+        ConfirmKind::Reject => ("reject", t.error),
+    };
+    lines.push(Line::from(vec![
+        Span::styled("y", Style::new().fg(color).add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" {verb}   ")),
+        Span::styled(
+            "n / esc",
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" cancel"),
+    ]));
+    let rect = popup(frame, area, 86, lines.len() as u16 + 2);
+    let title = format!(
+        " {} action #{}? ",
+        if c.kind == ConfirmKind::Approve {
+            "Approve"
+        } else {
+            "Reject"
+        },
+        a.id
+    );
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(Style::new().fg(color))
+        .title(Span::styled(
+            title,
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
+        ))
+        .style(super::base(state));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
