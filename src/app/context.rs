@@ -21,11 +21,8 @@ pub struct AppContext {
 impl AppContext {
     /// Loads and validates the config; any problem is an error listing all of them.
     pub fn load(global: &GlobalArgs) -> anyhow::Result<AppContext> {
-        let mut loaded = config::load(global.config.as_deref(), std::env::vars())
-            .map_err(|errors| anyhow::anyhow!("invalid config:\n{errors}"))?;
-        if let Some(level) = &global.log_level {
-            loaded.config.general.log_level = level.clone();
-        }
+        let loaded = config::load_for_cli(global, config::process_env())
+            .map_err(|errors| anyhow::anyhow!("{}\n{errors}", errors.summary()))?;
         let data_dir = loaded.config.data_dir(global.data_dir.as_deref());
         let config = Arc::new(loaded.config);
         let keyring = if global.keyring || config.keys.keyring {
