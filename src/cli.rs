@@ -131,7 +131,7 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(false)))]
 pub struct ImportArgs {
     /// Keystore name to save as [default: keys.account from config]
     #[arg(long)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// The passphrase every test keystore uses. `scripts/check-no-secrets` greps for it.
 pub const TEST_PASSPHRASE: &str = "tangerine-rhubarb-7741-passphrase";
 /// Anvil's first dev key (public knowledge), imported by tests; also grepped for.
-pub const ANVIL_KEY_0: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7ae13ea6f0";
+pub const ANVIL_KEY_0: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 pub const ANVIL_ADDR_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 pub fn bin() -> &'static str {
