@@ -1,0 +1,321 @@
+//! Checks on the typed config that serde cannot express: ranges, names, the log filter,
+//! and the UI's own checks of key bindings and the theme.
+
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+use super::decode::RawProblem;
+use super::keypath::KeyPath;
+use super::model::Config;
+use crate::tui::{keymap, theme};
+
+/// Keyring backends `keys.keyring_backend` accepts.
+pub const KEYRING_BACKENDS: [&str; 3] = ["auto", "keyutils", "secret-service"];
+
+/// Level names `general.log_level` accepts on their own.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Every semantic problem in `config`.
+pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
+    let mut out = Problems(Vec::new());
+    let c = config;
+
+    // [general]
+    if let Err(why) = check_log_level(&c.general.log_level) {
+        out.push(["general", "log_level"], why);
+    }
+    out.range(
+        ["general", "log_retention_days"],
+        c.general.log_retention_days,
+        1..=3650,
+    );
+
+    // [keys]
+    if !KEYRING_BACKENDS.contains(&c.keys.keyring_backend.as_str()) {
+        out.push(
+            ["keys", "keyring_backend"],
+            format!(
+                "expected one of {}, got {:?}",
+                KEYRING_BACKENDS.join(", "),
+                c.keys.keyring_backend
+            ),
+        );
+    }
+    if let Err(why) = check_account(&c.keys.account) {
+        out.push(["keys", "account"], why);
+    }
+    out.range(
+        ["keys", "max_unlock_attempts"],
+        c.keys.max_unlock_attempts,
+        1..=10,
+    );
+
+    // [store]
+    if let Err(why) = check_file_name(&c.store.file) {
+        out.push(["store", "file"], why);
+    }
+    out.range(
+        ["store", "busy_timeout_ms"],
+        c.store.busy_timeout_ms,
+        1..=600_000,
+    );
+    out.range(
+        ["store", "recent_actions"],
+        c.store.recent_actions,
+        10..=100_000,
+    );
+
+    // [ui]
+    out.range(["ui", "tick_ms"], c.ui.tick_ms, 50..=60_000);
+    out.range(["ui", "log_lines"], c.ui.log_lines, 100..=1_000_000);
+    if let Some(why) = theme::check_theme(&c.ui.theme, &c.themes_dir()) {
+        out.push(["ui", "theme"], why);
+    }
+    for (command, why) in keymap::check_bindings(&c.ui.keys) {
+        out.0.push(RawProblem::new(
+            KeyPath::keys(["ui", "keys", command.as_str()]),
+            why,
+        ));
+    }
+
+    // [headless]
+    out.range(
+        ["headless", "shutdown_grace_ms"],
+        c.headless.shutdown_grace_ms,
+        0..=600_000,
+    );
+
+    // [workers]
+    let backoff = 10..=3_600_000;
+    let initial_ok = out.range(
+        ["workers", "restart_backoff_ms"],
+        c.workers.restart_backoff_ms,
+        backoff.clone(),
+    );
+    let max_ok = out.range(
+        ["workers", "restart_backoff_max_ms"],
+        c.workers.restart_backoff_max_ms,
+        backoff,
+    );
+    if initial_ok && max_ok && c.workers.restart_backoff_max_ms < c.workers.restart_backoff_ms {
+        out.push(
+            ["workers", "restart_backoff_max_ms"],
+            format!(
+                "expected at least workers.restart_backoff_ms ({}), got {}",
+                c.workers.restart_backoff_ms, c.workers.restart_backoff_max_ms
+            ),
+        );
+    }
+
+    // [actions.<kind>]
+    for (kind, policy) in &c.actions {
+        if policy.min_profit_usd_cents < 0 {
+            out.push(
+                ["actions", kind.as_str(), "min_profit_usd_cents"],
+                format!(
+                    "expected 0 or more (US cents), got {}",
+                    policy.min_profit_usd_cents
+                ),
+            );
+        }
+    }
+
+    out.0
+}
+
+struct Problems(Vec<RawProblem>);
+
+impl Problems {
+    fn push<const N: usize>(&mut self, path: [&str; N], message: impl Into<String>) {
+        self.0.push(RawProblem::new(KeyPath::keys(path), message));
+    }
+
+    /// Report `value` outside `range`; returns whether it was inside.
+    fn range<const N: usize, T: PartialOrd + Display>(
+        &mut self,
+        path: [&str; N],
+        value: T,
+        range: RangeInclusive<T>,
+    ) -> bool {
+        if range.contains(&value) {
+            return true;
+        }
+        self.push(
+            path,
+            format!(
+                "expected a number from {} to {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        );
+        false
+    }
+}
+
+/// A level name, or a tracing filter whose every directive parses
+/// (`info,hedgedesk::store=debug`). A bare word must be a level: `verbose` is a typo, not a
+/// target name.
+pub fn check_log_level(filter: &str) -> Result<(), String> {
+    let expected = "expected a level (off, error, warn, info, debug, trace) or a filter such as \
+                    `info,hedgedesk::store=debug`";
+    let trimmed = filter.trim();
+    if trimmed.is_empty() {
+        return Err(format!("{expected}, got an empty string"));
+    }
+    for directive in trimmed.split(',').map(str::trim) {
+        let bare = !directive.contains('=') && !directive.contains('[');
+        if directive.is_empty()
+            || (bare && !LOG_LEVELS.contains(&directive.to_ascii_lowercase().as_str()))
+        {
+            return Err(format!("{expected}, got {filter:?}"));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(trimmed)
+        .map(|_| ())
+        .map_err(|e| format!("{expected}, got {filter:?} ({e})"))
+}
+
+/// A keystore name: `[A-Za-z0-9._-]+`, not `.` or `..`.
+fn check_account(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a name of letters, digits, `.`, `_` or `-`, got {name:?}"
+        ))
+    }
+}
+
+/// A plain file name: no directory part.
+fn check_file_name(name: &str) -> Result<(), String> {
+    let path = Path::new(name);
+    let plain = !name.is_empty()
+        && !name.contains(['/', '\\', '\0'])
+        && path.file_name().is_some_and(|f| f == name);
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a plain file name inside the data dir (like hedgedesk.sqlite), got {name:?}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::ActionKind;
+
+    fn lines(config: &Config) -> Vec<String> {
+        validate(config)
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(lines(&Config::default()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_range_and_name_is_checked() {
+        let mut c = Config::default();
+        c.general.log_level = "loud".into();
+        c.general.log_retention_days = 0;
+        c.keys.keyring_backend = "kwallet".into();
+        c.keys.account = "me/you".into();
+        c.keys.max_unlock_attempts = 11;
+        c.store.file = "../db.sqlite".into();
+        c.store.busy_timeout_ms = 0;
+        c.store.recent_actions = 9;
+        c.ui.tick_ms = 49;
+        c.ui.log_lines = 1_000_001;
+        c.headless.shutdown_grace_ms = 600_001;
+        c.workers.restart_backoff_ms = 5;
+        c.workers.restart_backoff_max_ms = 3_600_001;
+        c.actions
+            .get_mut(&ActionKind::Liquidate)
+            .unwrap()
+            .min_profit_usd_cents = -1;
+        let got = lines(&c);
+        let keys: Vec<&str> = got.iter().map(|l| l.split(':').next().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "general.log_level",
+                "general.log_retention_days",
+                "keys.keyring_backend",
+                "keys.account",
+                "keys.max_unlock_attempts",
+                "store.file",
+                "store.busy_timeout_ms",
+                "store.recent_actions",
+                "ui.tick_ms",
+                "ui.log_lines",
+                "headless.shutdown_grace_ms",
+                "workers.restart_backoff_ms",
+                "workers.restart_backoff_max_ms",
+                "actions.liquidate.min_profit_usd_cents",
+            ]
+        );
+        assert!(got.contains(&"ui.tick_ms: expected a number from 50 to 60000, got 49".into()));
+    }
+
+    #[test]
+    fn backoff_max_must_not_be_below_the_first_wait() {
+        let mut c = Config::default();
+        c.workers.restart_backoff_ms = 5_000;
+        c.workers.restart_backoff_max_ms = 1_000;
+        assert_eq!(
+            lines(&c),
+            [
+                "workers.restart_backoff_max_ms: expected at least workers.restart_backoff_ms \
+              (5000), got 1000"
+            ]
+        );
+    }
+
+    #[test]
+    fn log_levels_and_filters() {
+        for ok in [
+            "info",
+            "WARN",
+            "off",
+            "info,hedgedesk::store=debug",
+            "hedgedesk=trace",
+        ] {
+            assert_eq!(check_log_level(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "  ",
+            "verbose",
+            "info,",
+            "hedgedesk=loud",
+            "info,,debug",
+        ] {
+            assert!(check_log_level(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_account("operator-2.main_x").is_ok());
+        for bad in ["", ".", "..", "a b", "a/b", "ü"] {
+            assert!(check_account(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_file_name("hedgedesk.sqlite").is_ok());
+        for bad in ["", ".", "..", "a/b", "/abs", "dir\\f"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
