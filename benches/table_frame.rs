@@ -48,7 +48,10 @@ fn state() -> AppState {
                     value_wei: "0".into(),
                     gas_limit: 300_000,
                 },
-                estimate: Estimate { gas_cost_wei: 900_000_000_000_000, profit_usd_cents: Some(id) },
+                estimate: Estimate {
+                    gas_cost_wei: 900_000_000_000_000,
+                    profit_usd_cents: Some(id),
+                },
                 note: None,
                 tx_hash: None,
                 created_at: 1_795_253_400_000 - id * 1_000,
@@ -56,7 +59,7 @@ fn state() -> AppState {
             }
         })
         .collect();
-    s.set_actions(Arc::new(ActionsSnapshot { actions }));
+    s.set_actions(Arc::new(ActionsSnapshot::new(actions)));
     s.actions_pos.selected = ROWS / 2;
     s
 }

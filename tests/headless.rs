@@ -14,7 +14,13 @@ use hedgedesk::actions::ActionKind;
 fn start(desk: &Desk) -> (Child, mpsc::Receiver<String>) {
     let mut child = desk
         .cmd()
-        .args(["run", "--headless", "--log-level", "trace", "--passphrase-file"])
+        .args([
+            "run",
+            "--headless",
+            "--log-level",
+            "trace",
+            "--passphrase-file",
+        ])
         .arg(&desk.pass_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -36,10 +42,16 @@ fn wait_for_message(rx: &mpsc::Receiver<String>, wanted: &str, seen: &mut Vec<se
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("no `{wanted}` log line; saw {seen:#?}"));
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
-        let msg = v["fields"]["message"].as_str().unwrap_or_default().to_string();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
+        let msg = v["fields"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         seen.push(v);
         if msg == wanted {
             return;
@@ -48,7 +60,10 @@ fn wait_for_message(rx: &mpsc::Receiver<String>, wanted: &str, seen: &mut Vec<se
 }
 
 fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -58,15 +73,20 @@ fn stops_cleanly_on_sigterm_and_sigint() {
         let desk = Desk::new(name);
         let address = desk.new_keystore();
         // One action the policy runs by itself, one that waits for the operator.
-        let ids = seed_actions(&desk, vec![
-            proposal("auto-1", ActionKind::PublishPrices),
-            proposal("confirm-1", ActionKind::Liquidate),
-        ]);
+        let ids = seed_actions(
+            &desk,
+            vec![
+                proposal("auto-1", ActionKind::PublishPrices),
+                proposal("confirm-1", ActionKind::Liquidate),
+            ],
+        );
         let (mut child, rx) = start(&desk);
         let mut seen = Vec::new();
         wait_for_message(&rx, "headless: workers running", &mut seen);
         assert!(
-            seen.iter().any(|v| v["fields"]["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&address))),
+            seen.iter().any(|v| v["fields"]["address"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&address))),
             "the unlocked account is logged"
         );
         signal(&child, sig);
@@ -98,7 +118,12 @@ fn a_wrong_passphrase_is_refused_with_a_clear_error() {
     desk.new_keystore();
     let wrong = desk.root.join("wrong.txt");
     std::fs::write(&wrong, "definitely-not-it\n").unwrap();
-    let out = desk.cmd().args(["run", "--headless", "--passphrase-file"]).arg(&wrong).output().unwrap();
+    let out = desk
+        .cmd()
+        .args(["run", "--headless", "--passphrase-file"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("wrong passphrase"), "{err}");

@@ -167,9 +167,7 @@ fn unlocked_state() -> AppState {
     let mut s = locked_state(UnlockPhase::Auto);
     s.phase = Phase::Main;
     s.account = Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into());
-    s.set_actions(Arc::new(ActionsSnapshot {
-        actions: sample_actions(),
-    }));
+    s.set_actions(Arc::new(ActionsSnapshot::new(sample_actions())));
     let mut health = HealthMap::new();
     health.insert(
         "actions",

@@ -20,7 +20,10 @@ struct Tmux {
 
 impl Tmux {
     fn available() -> bool {
-        Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
     }
 
     fn start(name: &str, desk: &Desk) -> Tmux {
@@ -35,7 +38,17 @@ impl Tmux {
             desk.config.display(),
             desk.data.display()
         );
-        let ok = t.tmux(&["new-session", "-d", "-s", &t.session, "-x", "140", "-y", "40", &cmd]);
+        let ok = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            "140",
+            "-y",
+            "40",
+            &cmd,
+        ]);
         assert!(ok, "tmux new-session");
         t
     }
@@ -51,7 +64,14 @@ impl Tmux {
 
     fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.session])
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-t",
+                &self.session,
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -82,7 +102,15 @@ impl Tmux {
 
     fn pid(&self) -> u32 {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "list-panes", "-t", &self.session, "-F", "#{pane_pid}"])
+            .args([
+                "-L",
+                &self.socket,
+                "list-panes",
+                "-t",
+                &self.session,
+                "-F",
+                "#{pane_pid}",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -109,13 +137,19 @@ fn unlock(t: &Tmux) {
 #[test]
 fn console_end_to_end_with_a_kill_after_approval() {
     if !Tmux::available() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required under CI: run scripts/bootstrap");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
         eprintln!("tmux not installed: skipping the terminal test");
         return;
     }
     let desk = Desk::new("tui_tmux");
     desk.new_keystore();
-    let ids = seed_actions(&desk, vec![proposal("tmux-liquidate-7", ActionKind::Liquidate)]);
+    let ids = seed_actions(
+        &desk,
+        vec![proposal("tmux-liquidate-7", ActionKind::Liquidate)],
+    );
     let id = ids[0];
 
     let t = Tmux::start("first", &desk);
@@ -158,8 +192,16 @@ fn console_end_to_end_with_a_kill_after_approval() {
 
     // Kill without warning: the approval was journaled before the console said so.
     let pid = t.pid();
-    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
-    common::wait_until("the killed console to go", Duration::from_secs(10), || !t.alive());
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    common::wait_until("the killed console to go", Duration::from_secs(10), || {
+        !t.alive()
+    });
 
     let shown = action_json(&desk, id);
     assert_eq!(shown["action"]["state"], "approved", "{shown:#}");
@@ -175,13 +217,18 @@ fn console_end_to_end_with_a_kill_after_approval() {
     t2.wait_for("approved");
     t2.wait_for("approved 1");
     t2.keys(&["q"]);
-    common::wait_until("the console to quit on q", Duration::from_secs(15), || !t2.alive());
+    common::wait_until("the console to quit on q", Duration::from_secs(15), || {
+        !t2.alive()
+    });
 }
 
 #[test]
 fn three_wrong_passphrases_exit_without_a_crash() {
     if !Tmux::available() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required under CI: run scripts/bootstrap");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
         return;
     }
     let desk = Desk::new("tui_tmux_wrong");
@@ -195,8 +242,15 @@ fn three_wrong_passphrases_exit_without_a_crash() {
             t.wait_for(&format!("wrong passphrase ({n} of 3 attempts used"));
         }
     }
-    common::wait_until("the console to exit after 3 failures", Duration::from_secs(15), || !t.alive());
+    common::wait_until(
+        "the console to exit after 3 failures",
+        Duration::from_secs(15),
+        || !t.alive(),
+    );
     let logs = files_below(&desk.data.join("logs"));
-    let text: String = logs.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
+    let text: String = logs
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
     assert!(!text.contains("panicked"), "{text}");
 }

@@ -11,15 +11,31 @@ use crate::config::Config;
 use crate::store::{ProposeOutcome, Store, StoreError};
 
 /// What the UI and the runner see: every open action and the recent finished ones,
-/// newest first.
+/// newest first, with per-state counts taken once per change rather than per frame.
 #[derive(Debug, Clone, Default)]
 pub struct ActionsSnapshot {
     pub actions: Vec<Action>,
+    counts: [usize; ActionState::ALL.len()],
 }
 
 impl ActionsSnapshot {
+    pub fn new(actions: Vec<Action>) -> Self {
+        let mut counts = [0; ActionState::ALL.len()];
+        for a in &actions {
+            counts[a.state as usize] += 1;
+        }
+        ActionsSnapshot { actions, counts }
+    }
+
     pub fn count(&self, state: ActionState) -> usize {
-        self.actions.iter().filter(|a| a.state == state).count()
+        self.counts[state as usize]
+    }
+
+    /// Actions not yet confirmed, failed or rejected.
+    pub fn open(&self) -> usize {
+        self.count(ActionState::Proposed)
+            + self.count(ActionState::Approved)
+            + self.count(ActionState::Sent)
     }
 }
 
@@ -138,7 +154,7 @@ impl ActionQueue {
             .live_actions(self.config.store.recent_actions)
             .await?;
         self.snapshot
-            .send_replace(Arc::new(ActionsSnapshot { actions }));
+            .send_replace(Arc::new(ActionsSnapshot::new(actions)));
         Ok(())
     }
 

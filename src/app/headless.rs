@@ -20,6 +20,9 @@ pub fn run(ctx: AppContext) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(ctx: AppContext) -> anyhow::Result<ExitCode> {
+    // Handlers go in first: a signal that arrives while we start must stop us cleanly,
+    // not kill us with the default action.
+    let stop = StopSignals::install()?;
     let store = ctx.open_store()?;
     let path = ctx.keystore_path();
     let Some((pass, origin)) = ctx.sources.non_interactive()? else {
@@ -36,7 +39,7 @@ async fn run_async(ctx: AppContext) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::start(ctx.config.clone(), store, signer).await?;
     tracing::info!(account = %runtime.account, data_dir = %ctx.data_dir.display(), "headless: workers running");
 
-    let signal = wait_for_stop_signal().await?;
+    let signal = stop.wait().await;
     tracing::info!(signal, "headless: stopping");
     let abandoned = runtime.shutdown().await;
     if abandoned.is_empty() {
@@ -47,20 +50,39 @@ async fn run_async(ctx: AppContext) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = term.recv() => Ok("SIGTERM"),
-            _ = int.recv() => Ok("SIGINT"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await?;
-        Ok("ctrl-c")
+
+    async fn wait(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
     }
 }

@@ -100,7 +100,7 @@ pub struct PaletteState {
 pub enum Overlay {
     Help,
     Palette(PaletteState),
-    Confirm(ConfirmState),
+    Confirm(Box<ConfirmState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

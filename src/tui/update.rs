@@ -238,7 +238,7 @@ fn open_confirm(state: &mut AppState, kind: ConfirmKind) {
         ));
         return;
     }
-    state.overlay = Some(Overlay::Confirm(ConfirmState { kind, action }));
+    state.overlay = Some(Overlay::Confirm(Box::new(ConfirmState { kind, action })));
 }
 
 fn set_theme(state: &mut AppState, name: &str) {

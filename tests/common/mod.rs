@@ -47,7 +47,10 @@ impl Desk {
     /// The binary with this desk's config and data dir and a clean environment.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
-        c.arg("--config").arg(&self.config).arg("--data-dir").arg(&self.data);
+        c.arg("--config")
+            .arg(&self.config)
+            .arg("--data-dir")
+            .arg(&self.data);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("HEDGEDESK_") {
                 c.env_remove(k);
@@ -62,12 +65,17 @@ impl Desk {
 
     /// `keys new` with the test passphrase; returns the address it printed.
     pub fn new_keystore(&self) -> String {
-        let out = self.cmd()
+        let out = self
+            .cmd()
             .args(["keys", "new", "--passphrase-file"])
             .arg(&self.pass_file)
             .output()
             .unwrap();
-        assert!(out.status.success(), "keys new: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "keys new: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         text.split_whitespace()
             .find(|w| w.starts_with("0x") && w.len() == 42)
@@ -100,7 +108,9 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -128,13 +138,19 @@ pub fn proposal(key: &str, kind: hedgedesk::actions::ActionKind) -> hedgedesk::a
             value_wei: "0".into(),
             gas_limit: 300_000,
         },
-        estimate: Estimate { gas_cost_wei: 900_000_000_000_000, profit_usd_cents: Some(2_500) },
+        estimate: Estimate {
+            gas_cost_wei: 900_000_000_000_000,
+            profit_usd_cents: Some(2_500),
+        },
     }
 }
 
 /// Journals proposals the way a desk does, through the real queue and policy.
 pub fn seed_actions(desk: &Desk, proposals: Vec<hedgedesk::actions::NewAction>) -> Vec<i64> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let store = hedgedesk::store::Store::open(&desk.db(), Duration::from_secs(5)).unwrap();
         let queue = hedgedesk::actions::ActionQueue::open(
@@ -154,6 +170,10 @@ pub fn seed_actions(desk: &Desk, proposals: Vec<hedgedesk::actions::NewAction>) 
 /// `actions show ID --json`, parsed.
 pub fn action_json(desk: &Desk, id: i64) -> serde_json::Value {
     let out = desk.run(&["actions", "show", &id.to_string(), "--json"]);
-    assert!(out.status.success(), "actions show: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "actions show: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -23,7 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         .title(Span::styled(
             format!(
                 " Actions: {} open, {} shown ",
-                actions.iter().filter(|a| !a.state.is_terminal()).count(),
+                state.actions.open(),
                 actions.len()
             ),
             Style::new().fg(t.title).add_modifier(Modifier::BOLD),
