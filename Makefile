@@ -6,9 +6,9 @@ CARGO ?= cargo
 
 ## demo: open the console on a scratch desk in target/demo (the full live demo arrives with issue #10)
 demo: bootstrap
-	$(CARGO) build --release
+	$(CARGO) build
 	mkdir -p target/demo
-	./target/release/hedgedesk --data-dir target/demo/data --config target/demo/config.toml
+	./target/debug/hedgedesk --data-dir target/demo/data --config target/demo/config.toml
 
 ## test: the whole suite (unit, snapshot, CLI, headless, tmux), then prove no test secret was written
 test: bootstrap clean-test-data
