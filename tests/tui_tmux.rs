@@ -254,3 +254,48 @@ fn three_wrong_passphrases_exit_without_a_crash() {
         .collect();
     assert!(!text.contains("panicked"), "{text}");
 }
+
+#[test]
+fn with_no_keystore_the_console_creates_one_and_opens() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
+        return;
+    }
+    let desk = Desk::new("tui_tmux_create");
+    let t = Tmux::start("create", &desk);
+    t.wait_for("No keystore yet");
+    t.keys(&["y"]);
+    t.wait_for("Create keystore");
+    t.literal(TEST_PASSPHRASE);
+    t.keys(&["Enter"]);
+    t.literal(TEST_PASSPHRASE);
+    t.keys(&["Enter"]);
+    t.wait_for("workers 1/1");
+    t.wait_for("No actions yet");
+    t.keys(&["q"]);
+    common::wait_until("the console to quit", Duration::from_secs(15), || {
+        !t.alive()
+    });
+
+    // The keystore it made opens with the CLI and the same passphrase.
+    let out = desk
+        .cmd()
+        .args(["keys", "export-address", "--passphrase-file"])
+        .arg(&desk.pass_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .starts_with("0x")
+    );
+    assert!(desk.keystore_file().exists());
+}

@@ -22,7 +22,7 @@ use crate::keys::{self, PassphraseOrigin, UnlockError};
 /// Results of background jobs, sent back to the loop.
 enum Done {
     Unlocked(Result<alloy_signer_local::PrivateKeySigner, UnlockError>),
-    Created(Result<(), String>),
+    CreateFailed(String),
     Journal {
         id: ActionId,
         verb: &'static str,
@@ -131,12 +131,7 @@ async fn event_loop(
                         let wrong = matches!(e, UnlockError::WrongPassphrase);
                         update::on_unlock_failed(state, wrong, e.to_string());
                     }
-                    Done::Created(Ok(())) => {
-                        // The new keystore unlocks like any other.
-                        state.phase = Phase::Unlock(UnlockPhase::Auto);
-                        tracing::info!(path = %state.keystore_path.display(), "keystore created");
-                    }
-                    Done::Created(Err(e)) => {
+                    Done::CreateFailed(e) => {
                         if let Phase::Unlock(UnlockPhase::Create { error, busy, confirming, .. }) = &mut state.phase {
                             *error = Some(e);
                             *busy = false;
@@ -233,21 +228,28 @@ fn run_effect(
         Effect::CreateKeystore(pass) => {
             let dir = ctx.keystore_dir();
             let name = ctx.config.keys.account.clone();
+            let path = ctx.keystore_path();
             let cache = ctx.keyring_cache();
             let done = done.clone();
+            // Create, then unlock with the passphrase just chosen: no second prompt.
             tokio::spawn(async move {
-                let result = tokio::task::spawn_blocking(move || {
-                    let info =
-                        keys::create_keystore(&dir, &name, &pass).map_err(|e| e.to_string())?;
-                    if let Some(cache) = cache {
-                        let _ = cache.set(&pass);
-                    }
-                    tracing::info!(address = ?info.address, "new keystore created in the console");
-                    Ok(())
+                let created = tokio::task::spawn_blocking(move || {
+                    let info = keys::create_keystore(&dir, &name, &pass).map_err(|e| e.to_string())?;
+                    tracing::info!(path = %info.path.display(), "new keystore created in the console");
+                    Ok::<_, String>(pass)
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("keystore task failed: {e}")));
-                let _ = done.send(Done::Created(result));
+                match created {
+                    Ok(pass) => {
+                        let result =
+                            unlock::unlock(path, pass, PassphraseOrigin::Prompt, cache).await;
+                        let _ = done.send(Done::Unlocked(result));
+                    }
+                    Err(e) => {
+                        let _ = done.send(Done::CreateFailed(e));
+                    }
+                }
             });
         }
         Effect::Approve(id) | Effect::Reject(id) => {
