@@ -304,6 +304,17 @@ mod tests {
     }
 
     #[test]
+    fn all_lists_variants_in_declaration_order() {
+        // Snapshot counts index arrays by `variant as usize`.
+        for (i, k) in ActionKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+        for (i, s) in ActionState::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i, "{s}");
+        }
+    }
+
+    #[test]
     fn kinds_and_states_round_trip_through_their_names() {
         for k in ActionKind::ALL {
             assert_eq!(k.as_str().parse::<ActionKind>().unwrap(), k);

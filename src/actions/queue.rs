@@ -11,20 +11,35 @@ use crate::config::Config;
 use crate::store::{ProposeOutcome, Store, StoreError};
 
 /// What the UI and the runner see: every open action and the recent finished ones,
-/// newest first, with per-state counts taken once per change rather than per frame.
+/// newest first, with counts taken once per change rather than on every frame.
 #[derive(Debug, Clone, Default)]
 pub struct ActionsSnapshot {
     pub actions: Vec<Action>,
     counts: [usize; ActionState::ALL.len()],
+    /// (open, shown) per kind, indexed like `ActionKind::ALL`.
+    kind_counts: [(usize, usize); ActionKind::ALL.len()],
 }
 
 impl ActionsSnapshot {
     pub fn new(actions: Vec<Action>) -> Self {
         let mut counts = [0; ActionState::ALL.len()];
+        let mut kind_counts = [(0, 0); ActionKind::ALL.len()];
         for a in &actions {
             counts[a.state as usize] += 1;
+            let per_kind = &mut kind_counts[a.kind as usize];
+            per_kind.0 += usize::from(!a.state.is_terminal());
+            per_kind.1 += 1;
         }
-        ActionsSnapshot { actions, counts }
+        ActionsSnapshot {
+            actions,
+            counts,
+            kind_counts,
+        }
+    }
+
+    /// (open, shown) actions of one kind.
+    pub fn of_kind(&self, kind: ActionKind) -> (usize, usize) {
+        self.kind_counts[kind as usize]
     }
 
     pub fn count(&self, state: ActionState) -> usize {
@@ -157,8 +172,52 @@ impl ActionQueue {
             .send_replace(Arc::new(ActionsSnapshot::new(actions)));
         Ok(())
     }
+}
 
-    pub fn kind_policy_mode(&self, kind: ActionKind) -> crate::actions::PolicyMode {
-        self.config.policy(kind).mode
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{ActionPlan, Estimate};
+
+    fn action(id: i64, kind: ActionKind, state: ActionState) -> Action {
+        Action {
+            id,
+            key: id.to_string(),
+            desk: kind.desk(),
+            kind,
+            state,
+            summary: String::new(),
+            plan: ActionPlan::ExchangeOrder {
+                venue: "paper".into(),
+                symbol: "BTCUSDT".into(),
+                side: "SELL".into(),
+                quantity: "1".into(),
+                order_type: "MARKET".into(),
+                reduce_only: false,
+                client_order_id: id.to_string(),
+            },
+            estimate: Estimate::default(),
+            note: None,
+            tx_hash: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn counts_by_state_and_kind_are_taken_once() {
+        use ActionState::*;
+        let snap = ActionsSnapshot::new(vec![
+            action(4, ActionKind::Liquidate, Proposed),
+            action(3, ActionKind::Liquidate, Sent),
+            action(2, ActionKind::Liquidate, Confirmed),
+            action(1, ActionKind::OpenHedge, Rejected),
+        ]);
+        assert_eq!(snap.count(Proposed), 1);
+        assert_eq!(snap.count(Confirmed), 1);
+        assert_eq!(snap.open(), 2);
+        assert_eq!(snap.of_kind(ActionKind::Liquidate), (2, 3));
+        assert_eq!(snap.of_kind(ActionKind::OpenHedge), (0, 1));
+        assert_eq!(snap.of_kind(ActionKind::PublishPrices), (0, 0));
     }
 }

@@ -41,16 +41,6 @@ impl Executors {
     pub fn register(&mut self, kind: ActionKind, executor: Arc<dyn Executor>) {
         self.by_kind.insert(kind, executor);
     }
-
-    pub fn has(&self, kind: ActionKind) -> bool {
-        self.by_kind.contains_key(&kind)
-    }
-
-    pub fn kinds(&self) -> Vec<ActionKind> {
-        let mut kinds: Vec<_> = self.by_kind.keys().copied().collect();
-        kinds.sort();
-        kinds
-    }
 }
 
 /// Runs until cancelled. Between actions it checks the token, so on shutdown the

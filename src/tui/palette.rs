@@ -3,7 +3,6 @@
 
 use super::keymap::Command;
 use super::state::AppState;
-use super::theme;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaletteTarget {
@@ -29,11 +28,11 @@ pub fn entries(state: &AppState) -> Vec<PaletteEntry> {
             target: PaletteTarget::Command(cmd),
         })
         .collect();
-    for name in theme::names(&state.themes_dir) {
+    for name in &state.theme_names {
         out.push(PaletteEntry {
             label: format!("theme {name}"),
             hint: "switch colours for this session".into(),
-            target: PaletteTarget::Theme(name),
+            target: PaletteTarget::Theme(name.clone()),
         });
     }
     out

@@ -125,6 +125,8 @@ pub struct AppState {
     pub keymap: Keymap,
     pub config: Arc<Config>,
     pub themes_dir: PathBuf,
+    /// Theme names found at start (built in + themes_dir), offered by the palette.
+    pub theme_names: Vec<String>,
     pub keystore_path: PathBuf,
     pub account: Option<String>,
     pub actions: Arc<ActionsSnapshot>,
@@ -171,6 +173,7 @@ impl AppState {
             theme,
             keymap: Keymap::new(&config.ui.keys),
             config,
+            theme_names: super::theme::names(&themes_dir),
             themes_dir,
             keystore_path,
             account: None,

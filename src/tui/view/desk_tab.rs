@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::actions::{ActionKind, ActionState};
+use crate::actions::ActionKind;
 use crate::desks::Desk;
 use crate::tui::state::AppState;
 
@@ -44,17 +44,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, desk: Desk) {
     ))];
     for kind in ActionKind::ALL.into_iter().filter(|k| k.desk() == desk) {
         let mode = format!("{:?}", state.config.policy(kind).mode).to_lowercase();
-        let of_kind = state.actions.actions.iter().filter(|a| a.kind == kind);
-        let open = of_kind
-            .clone()
-            .filter(|a| {
-                matches!(
-                    a.state,
-                    ActionState::Proposed | ActionState::Approved | ActionState::Sent
-                )
-            })
-            .count();
-        let all = of_kind.count();
+        let (open, all) = state.actions.of_kind(kind);
         lines.push(Line::from(format!(
             "{:<20} {:<9} {:>4}  {:>4}",
             kind.as_str(),
