@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use hedgedesk::app::logging::{self, LogMode};
+use hedgedesk::app::logging::LogMode;
 use hedgedesk::app::{AppContext, headless};
 use hedgedesk::cli::{Cli, Command, CompletionShell, DeskCommand, RunArgs};
 use hedgedesk::desks::Desk;
@@ -95,12 +95,7 @@ fn desk_command(
 fn command_logging(
     ctx: &AppContext,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    logging::init(
-        LogMode::Command,
-        &ctx.config.general.log_level,
-        &ctx.logs_dir(),
-        ctx.config.general.log_retention_days,
-    )
+    ctx.init_logging(LogMode::Command)
 }
 
 fn not_yet(what: &str, issue: u32) -> anyhow::Result<ExitCode> {

@@ -2,9 +2,10 @@
 //! (installed by `scripts/bootstrap` into `.tools/bin`), with a temporary data dir and
 //! a config path that does not exist (all defaults).
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use hedgedesk::keys::{KeyringCache, Passphrase};
 
@@ -63,31 +64,13 @@ impl Env {
     }
 
     fn hedgedesk_with_config(&self, config: &Path) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hedgedesk"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("HEDGEDESK_") {
-                cmd.env_remove(&key);
-            }
-        }
-        cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .arg("--config")
-            .arg(config)
-            .arg("--data-dir")
-            .arg(self.path().join("data"))
-            .stdin(Stdio::null());
-        cmd
+        common::hedgedesk(config, &self.path().join("data"))
     }
 }
 
 fn run(mut cmd: Command) -> Output {
     let out = cmd.output().expect("spawn");
-    eprintln!(
-        "$ {:?}\nstatus {}\nstdout:\n{}\nstderr:\n{}",
-        cmd,
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::transcript(&cmd, &out);
     out
 }
 
@@ -95,28 +78,6 @@ fn run_ok(cmd: Command) -> String {
     let out = run(cmd);
     assert!(out.status.success(), "command failed");
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    eprintln!(
-        "$ {:?}\nstatus {}\nstdout:\n{}\nstderr:\n{}",
-        cmd,
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// The value after `label ` on its own line of `keys new` / `keys import` output.
@@ -278,7 +239,7 @@ fn import_private_key_from_stdin() {
     cmd.args(["keys", "import", "--name", "dev", "--private-key-stdin"])
         .arg("--passphrase-file")
         .arg(&pw);
-    let out = run_with_stdin(cmd, &format!("  {DEV_KEY}\n"));
+    let out = common::output_with_stdin(cmd, &format!("  {DEV_KEY}\n"));
     assert!(out.status.success());
     assert_no_secret(&out, &[PASS, &DEV_KEY[2..]]);
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -304,7 +265,7 @@ fn bad_private_key_is_refused_without_echo() {
     let mut cmd = env.hedgedesk();
     cmd.args(["keys", "import", "--private-key-stdin", "--passphrase-file"])
         .arg(&pw);
-    let out = run_with_stdin(cmd, &bad);
+    let out = common::output_with_stdin(cmd, &bad);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid private key"));
     assert_no_secret(&out, &[&DEV_KEY[2..20], PASS]);
@@ -349,7 +310,7 @@ fn keys_list_shows_names_addresses_paths() {
     cmd.args(["keys", "import", "--name", "b-dev", "--private-key-stdin"])
         .arg("--passphrase-file")
         .arg(&pw);
-    assert!(run_with_stdin(cmd, DEV_KEY).status.success());
+    assert!(common::output_with_stdin(cmd, DEV_KEY).status.success());
     let mut cmd = env.hedgedesk();
     cmd.args(["keys", "new", "--name", "a-new", "--passphrase-file"])
         .arg(&pw);

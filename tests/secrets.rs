@@ -4,27 +4,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-
-fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 #[test]
 fn no_secret_is_written_or_printed() {
@@ -47,7 +30,7 @@ fn no_secret_is_written_or_printed() {
         "--private-key-stdin",
     ])
     .env("HEDGEDESK_PASSPHRASE", TEST_PASSPHRASE);
-    let out = run_with_stdin(c, &format!("0x{ANVIL_KEY_0}\n"));
+    let out = output_with_stdin(c, &format!("0x{ANVIL_KEY_0}\n"));
     assert!(
         out.status.success(),
         "{}",
@@ -68,7 +51,7 @@ fn no_secret_is_written_or_printed() {
         "--private-key-stdin",
     ])
     .env("HEDGEDESK_PASSPHRASE", TEST_PASSPHRASE);
-    let out = run_with_stdin(c, &format!("0x{}zz\n", &ANVIL_KEY_0[..62]));
+    let out = output_with_stdin(c, &format!("0x{}zz\n", &ANVIL_KEY_0[..62]));
     assert!(!out.status.success());
     outputs.push(out);
 

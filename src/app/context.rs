@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::logging::{self, LogMode};
 use crate::cli::GlobalArgs;
 use crate::config::{self, Config};
 use crate::keys::{KeyringCache, PassphraseSources};
@@ -71,6 +72,19 @@ impl AppContext {
                 None
             }
         }
+    }
+
+    /// Installs the logger for this run; keep the guard alive until exit.
+    pub fn init_logging(
+        &self,
+        mode: LogMode,
+    ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+        logging::init(
+            mode,
+            &self.config.general.log_level,
+            &self.logs_dir(),
+            self.config.general.log_retention_days,
+        )
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {

@@ -3,16 +3,11 @@
 
 use std::process::ExitCode;
 
-use super::logging::{self, LogMode};
+use super::logging::LogMode;
 use super::{AppContext, Runtime, unlock};
 
 pub fn run(ctx: AppContext) -> anyhow::Result<ExitCode> {
-    let _guard = logging::init(
-        LogMode::Headless,
-        &ctx.config.general.log_level,
-        &ctx.logs_dir(),
-        ctx.config.general.log_retention_days,
-    )?;
+    let _guard = ctx.init_logging(LogMode::Headless)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -15,7 +15,7 @@ use super::theme::Theme;
 use super::update::{self, Effect};
 use crate::actions::ActionId;
 use crate::app::log_buffer::LogBuffer;
-use crate::app::logging::{self, LogMode};
+use crate::app::logging::LogMode;
 use crate::app::{AppContext, Runtime, unlock};
 use crate::keys::{self, PassphraseOrigin, UnlockError};
 
@@ -32,12 +32,7 @@ enum Done {
 
 pub fn run(ctx: AppContext) -> anyhow::Result<ExitCode> {
     let logs = LogBuffer::new(ctx.config.ui.log_lines as usize);
-    let _guard = logging::init(
-        LogMode::Console(logs.clone()),
-        &ctx.config.general.log_level,
-        &ctx.logs_dir(),
-        ctx.config.general.log_retention_days,
-    )?;
+    let _guard = ctx.init_logging(LogMode::Console(logs.clone()))?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -3,8 +3,9 @@
 //! everything the suite wrote.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The passphrase every test keystore uses. `scripts/check-no-secrets` greps for it.
@@ -19,6 +20,51 @@ pub fn bin() -> &'static str {
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary on this config and data dir, with no inherited HEDGEDESK_* variable and
+/// no desktop session (so the keyring backend is keyutils) and no stdin.
+pub fn hedgedesk(config: &Path, data: &Path) -> Command {
+    let mut c = Command::new(bin());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("HEDGEDESK_") {
+            c.env_remove(k);
+        }
+    }
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::null());
+    c
+}
+
+/// Prints what ran and what it said, for a failing test's output.
+pub fn transcript(cmd: &Command, out: &Output) {
+    eprintln!(
+        "$ {cmd:?}\nstatus {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `cmd` with `input` on its stdin.
+pub fn output_with_stdin(mut cmd: Command, input: &str) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn hedgedesk");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    transcript(&cmd, &out);
+    out
 }
 
 pub struct Desk {
@@ -46,17 +92,7 @@ impl Desk {
 
     /// The binary with this desk's config and data dir and a clean environment.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--config")
-            .arg(&self.config)
-            .arg("--data-dir")
-            .arg(&self.data);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("HEDGEDESK_") {
-                c.env_remove(k);
-            }
-        }
-        c
+        hedgedesk(&self.config, &self.data)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
