@@ -5,9 +5,11 @@
 
 pub mod actions;
 pub mod app;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod desks;
+pub mod devnet;
 pub mod keys;
 pub mod store;
 pub mod tui;

@@ -30,6 +30,12 @@ impl KeyPath {
         KeyPath(segs)
     }
 
+    pub fn index(&self, index: usize) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Index(index));
+        KeyPath(segs)
+    }
+
     pub fn parent(&self) -> KeyPath {
         KeyPath(self.0[..self.0.len().saturating_sub(1)].to_vec())
     }

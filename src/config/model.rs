@@ -19,6 +19,8 @@ pub struct Config {
     pub ui: UiConfig,
     pub headless: HeadlessConfig,
     pub workers: WorkersConfig,
+    /// EVM chains by name (`[chains.<name>]`); desks name the chain they work on.
+    pub chains: BTreeMap<String, ChainConfig>,
     /// Policy per action kind, keyed by the kind's snake_case name.
     #[serde(deserialize_with = "deserialize_actions")]
     pub actions: BTreeMap<ActionKind, ActionPolicyConfig>,
@@ -71,6 +73,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             headless: HeadlessConfig::default(),
             workers: WorkersConfig::default(),
+            chains: BTreeMap::from([(DEVNET_CHAIN.to_string(), ChainConfig::default())]),
             actions: ActionKind::ALL
                 .iter()
                 .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
@@ -206,6 +209,74 @@ impl Default for WorkersConfig {
             restart_backoff_max_ms: 60_000,
         }
     }
+}
+
+/// The chain the default config names: the local devnet that `hedgedesk devnet up` starts.
+pub const DEVNET_CHAIN: &str = "devnet";
+
+/// One EVM chain: its RPC endpoints in order of preference, and how hedgedesk reads
+/// and writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChainConfig {
+    /// The chain id every endpoint must report; an endpoint on another chain is never used.
+    pub chain_id: u64,
+    /// In order of preference: the first healthy one serves; when it recovers, traffic returns.
+    pub endpoints: Vec<EndpointConfig>,
+    /// Blocks on top of a log's block before a desk sees it.
+    pub confirmations: u64,
+    /// How often the head is polled when no endpoint offers a WebSocket.
+    pub poll_interval_ms: u64,
+    /// Most blocks asked for in one `eth_getLogs` during backfill.
+    pub log_chunk_blocks: u64,
+    /// How often every endpoint is probed (head, latency, errors).
+    pub health_interval_ms: u64,
+    /// An endpoint this many blocks behind the best head is lagging and not used.
+    pub max_head_lag_blocks: u64,
+    /// One RPC request's time limit.
+    pub request_timeout_ms: u64,
+    /// Cap on the EIP-1559 max fee per gas, in gwei. A send that needs more waits.
+    pub max_fee_gwei: u64,
+    /// Cap on the EIP-1559 priority fee (tip) per gas, in gwei.
+    pub max_priority_fee_gwei: u64,
+    /// A transaction pending this long is replaced with higher fees.
+    pub stuck_after_secs: u64,
+    /// Each replacement raises both fees by this many percent (nodes want at least 10).
+    pub fee_bump_percent: u64,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            chain_id: 31_337,
+            endpoints: vec![EndpointConfig {
+                name: "anvil".into(),
+                url: "http://127.0.0.1:8545".into(),
+                ws_url: "ws://127.0.0.1:8545".into(),
+            }],
+            confirmations: 2,
+            poll_interval_ms: 1_000,
+            log_chunk_blocks: 2_000,
+            health_interval_ms: 2_000,
+            max_head_lag_blocks: 3,
+            request_timeout_ms: 5_000,
+            max_fee_gwei: 300,
+            max_priority_fee_gwei: 3,
+            stuck_after_secs: 60,
+            fee_bump_percent: 25,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConfig {
+    /// Shown in the status bar and the logs.
+    pub name: String,
+    /// JSON-RPC over HTTP(S).
+    pub url: String,
+    /// Optional WebSocket for new-head subscriptions; empty: poll the HTTP endpoint.
+    pub ws_url: String,
 }
 
 /// What happens to an action of one kind when a desk proposes it.

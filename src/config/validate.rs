@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::decode::RawProblem;
 use super::keypath::KeyPath;
-use super::model::Config;
+use super::model::{ChainConfig, Config};
 use crate::tui::{keymap, theme};
 
 /// Keyring backends `keys.keyring_backend` accepts.
@@ -108,6 +108,11 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
         );
     }
 
+    // [chains.<name>]
+    for (name, chain) in &c.chains {
+        check_chain(&mut out, name, chain);
+    }
+
     // [actions.<kind>]
     for (kind, policy) in &c.actions {
         if policy.min_profit_usd_cents < 0 {
@@ -122,6 +127,132 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
     }
 
     out.0
+}
+
+fn check_chain(out: &mut Problems, name: &str, chain: &ChainConfig) {
+    if check_account(name).is_err() {
+        out.push(
+            ["chains", name],
+            format!("a chain name is letters, digits, `.`, `_` or `-`, got {name:?}"),
+        );
+    }
+    if chain.chain_id == 0 {
+        out.push(
+            ["chains", name, "chain_id"],
+            "expected a chain id above 0, got 0",
+        );
+    }
+    if chain.endpoints.is_empty() {
+        out.push(
+            ["chains", name, "endpoints"],
+            "expected at least one endpoint ([[chains.<name>.endpoints]] with name and url)",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, endpoint) in chain.endpoints.iter().enumerate() {
+        let at = |key: &str| {
+            KeyPath::keys(["chains", name, "endpoints"])
+                .index(i)
+                .child(key)
+        };
+        if endpoint.name.trim().is_empty() {
+            out.0.push(RawProblem::new(
+                at("name"),
+                "expected a name, got an empty string",
+            ));
+        } else if !seen.insert(endpoint.name.as_str()) {
+            out.0.push(RawProblem::new(
+                at("name"),
+                format!(
+                    "endpoint names must differ; {:?} is used twice",
+                    endpoint.name
+                ),
+            ));
+        }
+        if let Err(why) = check_url(&endpoint.url, &["http", "https"]) {
+            out.0.push(RawProblem::new(at("url"), why));
+        }
+        if !endpoint.ws_url.is_empty()
+            && let Err(why) = check_url(&endpoint.ws_url, &["ws", "wss"])
+        {
+            out.0.push(RawProblem::new(at("ws_url"), why));
+        }
+    }
+    out.range(
+        ["chains", name, "confirmations"],
+        chain.confirmations,
+        0..=1_000,
+    );
+    out.range(
+        ["chains", name, "poll_interval_ms"],
+        chain.poll_interval_ms,
+        50..=600_000,
+    );
+    out.range(
+        ["chains", name, "log_chunk_blocks"],
+        chain.log_chunk_blocks,
+        1..=100_000,
+    );
+    out.range(
+        ["chains", name, "health_interval_ms"],
+        chain.health_interval_ms,
+        100..=600_000,
+    );
+    out.range(
+        ["chains", name, "max_head_lag_blocks"],
+        chain.max_head_lag_blocks,
+        0..=10_000,
+    );
+    out.range(
+        ["chains", name, "request_timeout_ms"],
+        chain.request_timeout_ms,
+        100..=600_000,
+    );
+    out.range(
+        ["chains", name, "max_fee_gwei"],
+        chain.max_fee_gwei,
+        1..=1_000_000,
+    );
+    let tip_ok = out.range(
+        ["chains", name, "max_priority_fee_gwei"],
+        chain.max_priority_fee_gwei,
+        0..=1_000_000,
+    );
+    if tip_ok && chain.max_priority_fee_gwei > chain.max_fee_gwei {
+        out.push(
+            ["chains", name, "max_priority_fee_gwei"],
+            format!(
+                "expected at most max_fee_gwei ({}), got {}",
+                chain.max_fee_gwei, chain.max_priority_fee_gwei
+            ),
+        );
+    }
+    out.range(
+        ["chains", name, "stuck_after_secs"],
+        chain.stuck_after_secs,
+        1..=86_400,
+    );
+    out.range(
+        ["chains", name, "fee_bump_percent"],
+        chain.fee_bump_percent,
+        10..=1_000,
+    );
+}
+
+/// An absolute URL with one of `schemes` and a host.
+fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
+    let expected = format!("expected a {} URL", schemes.join(" or "));
+    match url.split_once("://") {
+        Some((scheme, rest))
+            if schemes.contains(&scheme.to_ascii_lowercase().as_str())
+                && !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("{expected}, got {url:?}")),
+    }
 }
 
 struct Problems(Vec<RawProblem>);

@@ -37,6 +37,12 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX action_events_action ON action_events(action_id, id);
     "#,
+    // 2: contracts the devnet (or an operator) deployed, by chain and name.
+    include_str!("sql/002_deployments.sql"),
+    // 3: event ingestion: per-stream cursors, scanned block hashes, applied logs.
+    include_str!("sql/003_event_ingest.sql"),
+    // 4: the transaction journal: every signed tx before it is sent.
+    include_str!("sql/004_tx_journal.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

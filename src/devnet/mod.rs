@@ -1,0 +1,10 @@
+//! The local devnet: a real anvil child process, our contracts deployed onto it and
+//! recorded in the store, seeded through a typed scenario, and controls to move time,
+//! mine and reorganise. `hedgedesk devnet up`, the demo and the integration tests all
+//! use this same code, one anvil each.
+
+pub mod anvil;
+pub mod control;
+
+pub use anvil::{AnvilError, AnvilNode, AnvilOptions, find_anvil, find_tool};
+pub use control::DevnetControl;

@@ -1,0 +1,2 @@
+-- filled in by the tx-journal work (issue #4)
+SELECT 1;
