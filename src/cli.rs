@@ -79,7 +79,8 @@ pub enum Command {
     #[command(subcommand)]
     Pool(DeskCommand),
     /// Local devnet: anvil with every hedgedesk contract deployed and seeded
-    Devnet,
+    #[command(subcommand)]
+    Devnet(DevnetCommand),
     /// The live demo: devnet, a simulated market and every desk busy
     Demo,
     /// Print a shell completion script (e.g. `hedgedesk completions bash > /etc/bash_completion.d/hedgedesk`)
@@ -94,6 +95,40 @@ pub struct RunArgs {
     /// No screen: same workers, JSON logs on stdout, only `auto` actions execute
     #[arg(long)]
     pub headless: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevnetCommand {
+    /// Start anvil, deploy and seed the contracts, print the RPC URL and addresses, and keep
+    /// running until Ctrl-C (anvil stops with it). Addresses are recorded in the store.
+    Up(DevnetUpArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevnetUpArgs {
+    /// The [chains.<name>] whose chain id and first endpoint's port the devnet takes
+    #[arg(long, default_value = "devnet", value_name = "NAME")]
+    pub chain: String,
+    /// Port to listen on [default: the port of the chain's first endpoint; 0 picks a free one]
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Seconds between blocks [default: a block per transaction]
+    #[arg(long, value_name = "SECONDS")]
+    pub block_time: Option<u64>,
+    /// What to deploy and seed
+    #[arg(long, value_enum, default_value_t = ScenarioName::Standard)]
+    pub scenario: ScenarioName,
+    /// Print one JSON object (rpc_url, ws_url, chain_id, contracts) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioName {
+    /// USDC, WBTC and WETH test tokens, with balances for dev accounts 1 to 4
+    Standard,
+    /// Nothing deployed: a bare anvil
+    Empty,
 }
 
 #[derive(Debug, Subcommand)]

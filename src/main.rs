@@ -6,7 +6,7 @@ use hedgedesk::app::logging::LogMode;
 use hedgedesk::app::{AppContext, headless};
 use hedgedesk::cli::{Cli, Command, CompletionShell, DeskCommand, RunArgs};
 use hedgedesk::desks::Desk;
-use hedgedesk::{actions, config, keys, tui};
+use hedgedesk::{actions, config, devnet, keys, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -75,7 +75,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Anyhedge(cmd) => desk_command(Desk::AnyHedge, cmd, &cli.global),
         Command::Perp(cmd) => desk_command(Desk::Perp, cmd, &cli.global),
         Command::Pool(cmd) => desk_command(Desk::Pool, cmd, &cli.global),
-        Command::Devnet => not_yet("devnet", 4),
+        Command::Devnet(cmd) => {
+            let ctx = AppContext::load(&cli.global)?;
+            let _guard = command_logging(&ctx)?;
+            devnet::cli::run(&cmd, &ctx)
+        }
         Command::Demo => not_yet("demo", 10),
     }
 }

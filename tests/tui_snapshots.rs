@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use alloy::primitives::U256;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hedgedesk::actions::{Action, ActionKind, ActionPlan, ActionState, ActionsSnapshot, Estimate};
 use hedgedesk::app::log_buffer::{LogBuffer, LogLine};
 use hedgedesk::app::supervisor::{HealthMap, WorkerHealth, WorkerStatus};
+use hedgedesk::chain::{ChainStatus, EndpointState, EndpointStatus, HeadInfo};
 use hedgedesk::config::Config;
 use hedgedesk::tui::state::{AppState, Phase, UnlockPhase};
 use hedgedesk::tui::theme::Theme;
@@ -178,7 +180,45 @@ fn unlocked_state() -> AppState {
         },
     );
     s.health = health;
+    s.chains = vec![devnet_status(0)];
     s
+}
+
+/// A devnet with a primary and a backup endpoint; `serving` is the one in use, and an
+/// endpoint before it is down.
+fn devnet_status(serving: usize) -> ChainStatus {
+    let endpoint = |name: &str, port: u16, state: EndpointState| EndpointStatus {
+        name: name.into(),
+        url_redacted: format!("http://127.0.0.1:{port}"),
+        state,
+        head: (state != EndpointState::Down).then_some(18_204),
+        lag: Some(0),
+        latency_ms: (state != EndpointState::Down).then_some(3),
+        consecutive_errors: if state == EndpointState::Down { 4 } else { 0 },
+        total_errors: if state == EndpointState::Down { 4 } else { 0 },
+        last_error: (state == EndpointState::Down).then(|| "connection refused".into()),
+    };
+    let primary_state = if serving == 0 {
+        EndpointState::Healthy
+    } else {
+        EndpointState::Down
+    };
+    ChainStatus {
+        name: "devnet".into(),
+        chain_id: 31_337,
+        head: Some(HeadInfo {
+            number: 18_204,
+            timestamp_secs: (NOW / 1000 - 7) as u64,
+            seen_at: std::time::UNIX_EPOCH,
+        }),
+        active: Some(serving),
+        endpoints: vec![
+            endpoint("primary", 8545, primary_state),
+            endpoint("backup", 8546, EndpointState::Healthy),
+        ],
+        account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().ok(),
+        balance_wei: Some(U256::from(9_999_870_000_000_000_000_000u128)),
+    }
 }
 
 fn locked_state(phase: UnlockPhase) -> AppState {
@@ -208,6 +248,18 @@ fn type_text(state: &mut AppState, text: &str) {
     for c in text.chars() {
         press(state, KeyCode::Char(c));
     }
+}
+
+#[test]
+fn the_chain_line_says_when_the_primary_endpoint_is_down() {
+    let mut s = unlocked_state();
+    s.chains = vec![devnet_status(1)];
+    let screen = draw(&s);
+    let line = screen.lines().rev().nth(1).unwrap().to_string();
+    assert!(line.contains("✕ primary down"), "{line}");
+    assert!(line.contains("▸● backup"), "{line}");
+    assert!(line.contains("(failover)"), "{line}");
+    insta::assert_snapshot!("chain_line_failover", screen);
 }
 
 #[test]

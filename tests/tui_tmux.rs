@@ -131,7 +131,7 @@ fn unlock(t: &Tmux) {
     t.wait_for("Unlock keystore");
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 1/1");
+    t.wait_for("workers 3/3");
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
     t.keys(&["Enter"]);
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 1/1");
+    t.wait_for("workers 3/3");
     t.wait_for("No actions yet");
     t.keys(&["q"]);
     common::wait_until("the console to quit", Duration::from_secs(15), || {
@@ -298,4 +298,61 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
             .starts_with("0x")
     );
     assert!(desk.keystore_file().exists());
+}
+
+#[test]
+fn the_chain_line_follows_a_live_devnet() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
+        return;
+    }
+    use alloy::primitives::U256;
+    use alloy::providers::ext::AnvilApi;
+    use hedgedesk::devnet::{AnvilNode, AnvilOptions, DevnetControl};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let node = AnvilNode::start(&AnvilOptions::default()).expect("anvil");
+    let desk = Desk::new("tui_tmux_chain");
+    std::fs::write(
+        &desk.config,
+        format!(
+            "[chains.devnet]\nchain_id = 31337\nhealth_interval_ms = 200\n\n\
+             [[chains.devnet.endpoints]]\nname = \"local\"\nurl = \"{}\"\nws_url = \"\"\n",
+            node.http_url()
+        ),
+    )
+    .unwrap();
+    let address: alloy::primitives::Address = desk.new_keystore().parse().unwrap();
+    let provider = node.provider();
+    rt.block_on(async {
+        // 12.5 ETH
+        let balance = U256::from(12_500_000_000_000_000_000u128);
+        provider.anvil_set_balance(address, balance).await.unwrap();
+        DevnetControl::new(provider.clone())
+            .mine_blocks(7)
+            .await
+            .unwrap();
+    });
+
+    let t = Tmux::start("chain", &desk);
+    unlock(&t);
+    t.wait_for("devnet #31337 head 7");
+    t.wait_for("▸● local");
+    t.wait_for("12.5 ETH");
+
+    // The node goes away: the console says so and keeps running.
+    drop(node);
+    t.wait_for("✕ local down");
+    t.wait_for("no usable endpoint");
+    assert!(t.alive());
+    t.keys(&["q"]);
+    common::wait_until("the console to quit", Duration::from_secs(15), || {
+        !t.alive()
+    });
 }

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 
 use super::supervisor::{Backoff, HealthMap, Supervisor};
 use crate::actions::{self, ActionQueue, Executors};
+use crate::chain::send::{NonceManager, Sender, Tracker};
+use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
 use crate::store::Store;
 
@@ -21,6 +23,13 @@ pub struct Runtime {
     /// Handed to executors as desks register them.
     pub signer: Arc<PrivateKeySigner>,
     pub executors: Executors,
+    /// Every configured chain, by config order (names sorted).
+    pub chains: Vec<Chain>,
+    /// The operator account's sender on each chain, by chain name: what desk executors
+    /// send through (journaled, simulated, nonce-managed; see `chain::send`).
+    pub senders: std::collections::BTreeMap<String, Sender>,
+    /// All chains' health, merged for the status bar.
+    pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
 }
 
@@ -44,7 +53,38 @@ impl Runtime {
             });
         }
         let account = signer.address();
-        tracing::info!(%account, workers = 1, "runtime started");
+        let mut chains = Vec::new();
+        let mut senders = std::collections::BTreeMap::new();
+        for (name, chain_config) in &config.chains {
+            let chain = Chain::connect(name, chain_config)?;
+            chain.watch_account(account);
+            // Worker names live as long as the process; one small string per configured chain.
+            let worker: &'static str = Box::leak(format!("chain.{name}").into_boxed_str());
+            let health_chain = chain.clone();
+            supervisor.spawn(worker, move |cancel| {
+                chain::run_health(health_chain.clone(), cancel)
+            });
+            let nonces = NonceManager::new(chain.chain_id(), account);
+            let sender = Sender::new(
+                chain.provider(),
+                store.clone(),
+                signer.clone(),
+                nonces,
+                chain_config,
+            )?;
+            let tracker = Arc::new(
+                Tracker::new(chain.provider(), store.clone(), chain_config)
+                    .with_signer(signer.clone()),
+            );
+            let worker: &'static str = Box::leak(format!("txs.{name}").into_boxed_str());
+            supervisor.spawn(worker, move |cancel| {
+                chain::send::run_tracker(tracker.clone(), cancel)
+            });
+            senders.insert(name.clone(), sender);
+            chains.push(chain);
+        }
+        let chain_status = merge_chain_status(&chains);
+        tracing::info!(%account, workers = 1 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -53,6 +93,9 @@ impl Runtime {
             account,
             signer: Arc::new(signer),
             executors,
+            chains,
+            senders,
+            chain_status,
             supervisor,
         })
     }
@@ -71,4 +114,31 @@ impl Runtime {
         }
         abandoned
     }
+}
+
+/// One watch of every chain's status, republished whenever any of them changes.
+fn merge_chain_status(chains: &[Chain]) -> watch::Receiver<Vec<ChainStatus>> {
+    let mut receivers: Vec<_> = chains.iter().map(Chain::status).collect();
+    let current = |receivers: &mut Vec<watch::Receiver<ChainStatus>>| {
+        receivers
+            .iter_mut()
+            .map(|rx| rx.borrow_and_update().clone())
+            .collect::<Vec<_>>()
+    };
+    let (tx, rx) = watch::channel(current(&mut receivers));
+    if receivers.is_empty() {
+        return rx;
+    }
+    tokio::spawn(async move {
+        loop {
+            let changes = receivers.iter_mut().map(|rx| Box::pin(rx.changed()));
+            if futures::future::select_all(changes).await.0.is_err() {
+                return;
+            }
+            if tx.send(current(&mut receivers)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

@@ -239,9 +239,11 @@ fn check_chain(out: &mut Problems, name: &str, chain: &ChainConfig) {
     );
 }
 
-/// An absolute URL with one of `schemes` and a host.
+/// An absolute URL with one of `schemes` and a host. The message shows only the URL's
+/// scheme and host: RPC URLs often carry an API key in their path.
 fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
     let expected = format!("expected a {} URL", schemes.join(" or "));
+    let shown = crate::chain::redact_url(url);
     match url.split_once("://") {
         Some((scheme, rest))
             if schemes.contains(&scheme.to_ascii_lowercase().as_str())
@@ -251,7 +253,10 @@ fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
         {
             Ok(())
         }
-        _ => Err(format!("{expected}, got {url:?}")),
+        _ if url.is_empty() => Err(format!("{expected}, got an empty string")),
+        _ => Err(format!(
+            "{expected}, got {shown:?} (path and query not shown)"
+        )),
     }
 }
 

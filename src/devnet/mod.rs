@@ -4,7 +4,12 @@
 //! use this same code, one anvil each.
 
 pub mod anvil;
+pub mod cli;
 pub mod control;
+pub mod deploy;
+pub mod scenario;
 
 pub use anvil::{AnvilError, AnvilNode, AnvilOptions, find_anvil, find_tool};
 pub use control::DevnetControl;
+pub use deploy::Devnet;
+pub use scenario::{Holder, Mint, Scenario, TokenSpec};

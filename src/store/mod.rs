@@ -5,9 +5,14 @@
 //! without lock contention, and async code never blocks its executor on disk.
 
 mod actions;
+mod deployments;
+pub(crate) mod ingest;
 mod migrations;
+mod txs;
 mod writer;
 
 pub use actions::{ActionFilter, ProposeOutcome};
+pub use deployments::Deployment;
+pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use migrations::{MIGRATIONS, schema_version};
 pub use writer::{Store, StoreError};

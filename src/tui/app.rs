@@ -82,6 +82,7 @@ async fn event_loop(
     let mut runtime: Option<Runtime> = None;
     let mut actions_rx = None;
     let mut health_rx = None;
+    let mut chains_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -119,6 +120,8 @@ async fn event_loop(
                         actions_rx = Some(rt.queue.subscribe());
                         health_rx = Some(rt.health.clone());
                         state.health = rt.health.borrow().clone();
+                        chains_rx = Some(rt.chain_status.clone());
+                        state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
                     }
@@ -149,6 +152,12 @@ async fn event_loop(
             Ok(()) = changed(&mut health_rx) => {
                 if let Some(rx) = &mut health_rx {
                     state.health = rx.borrow_and_update().clone();
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut chains_rx) => {
+                if let Some(rx) = &mut chains_rx {
+                    state.chains = rx.borrow_and_update().clone();
                 }
                 dirty = true;
             }

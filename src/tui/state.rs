@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::actions::{Action, ActionId, ActionsSnapshot};
 use crate::app::log_buffer::LogBuffer;
 use crate::app::supervisor::HealthMap;
+use crate::chain::ChainStatus;
 use crate::config::Config;
 use crate::desks::Desk;
 
@@ -132,6 +133,8 @@ pub struct AppState {
     pub actions: Arc<ActionsSnapshot>,
     pub actions_pos: ListPosition,
     pub health: HealthMap,
+    /// One per configured chain, from the chain health workers.
+    pub chains: Vec<ChainStatus>,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -180,6 +183,7 @@ impl AppState {
             actions: Arc::new(ActionsSnapshot::default()),
             actions_pos: ListPosition::default(),
             health: HealthMap::new(),
+            chains: Vec::new(),
             logs,
             logs_scroll: 0,
             now_ms,

@@ -3,6 +3,8 @@
 //! everything the suite wrote.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

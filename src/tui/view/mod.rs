@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `AppState`, so snapshot tests see what the operator sees.
 
 mod actions_tab;
+mod chain_bar;
 mod confirm;
 mod desk_tab;
 mod help;
@@ -25,9 +26,10 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         unlock::render(frame, area, state, phase);
         return;
     }
-    let [tabs, body, status] = Layout::vertical([
+    let [tabs, body, chain, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -37,6 +39,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
     }
+    chain_bar::render(frame, chain, state);
     status_bar::render(frame, status, state);
     match &state.overlay {
         None => {}

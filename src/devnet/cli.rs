@@ -1,0 +1,148 @@
+//! `hedgedesk devnet up`: anvil + deploy + seed, then wait for Ctrl-C.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::anvil::AnvilOptions;
+use super::deploy::Devnet;
+use super::scenario::Scenario;
+use crate::app::AppContext;
+use crate::cli::{DevnetCommand, DevnetUpArgs, ScenarioName};
+
+pub fn run(cmd: &DevnetCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DevnetCommand::Up(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(up(args, ctx))
+        }
+    }
+}
+
+async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    let chain = ctx.config.chains.get(&args.chain).with_context(|| {
+        format!(
+            "--chain: no [chains.{}] in the config (have: {})",
+            args.chain,
+            ctx.config
+                .chains
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let port = match args.port {
+        Some(port) => port,
+        None => chain
+            .endpoints
+            .first()
+            .and_then(|e| endpoint_port(&e.url))
+            .unwrap_or(8545),
+    };
+    let options = AnvilOptions {
+        port,
+        chain_id: chain.chain_id,
+        block_time: args.block_time,
+        ..AnvilOptions::default()
+    };
+    let scenario = match args.scenario {
+        ScenarioName::Standard => Scenario::standard(),
+        ScenarioName::Empty => Scenario::empty(),
+    };
+    // Install the handlers before anything starts, so a Ctrl-C during deploy still stops anvil.
+    let mut stop = stop_signal()?;
+    let store = ctx.open_store()?;
+    let mut devnet = Devnet::start(options, store).await?;
+    devnet.seed(&scenario).await?;
+
+    if args.json {
+        let contracts: serde_json::Map<String, serde_json::Value> = devnet
+            .deployed
+            .values()
+            .map(|d| (d.name.clone(), d.address.to_string().into()))
+            .collect();
+        let accounts: Vec<String> = devnet
+            .node
+            .keys
+            .iter()
+            .map(|k| k.address().to_string())
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "rpc_url": devnet.node.http_url(),
+                "ws_url": devnet.node.ws_url(),
+                "chain_id": devnet.node.chain_id,
+                "contracts": contracts,
+                "accounts": accounts,
+            })
+        );
+    } else {
+        println!("devnet up: chain {} ({})", devnet.node.chain_id, args.chain);
+        println!("RPC        {}", devnet.node.http_url());
+        println!("WebSocket  {}", devnet.node.ws_url());
+        println!("contracts:");
+        for d in devnet.deployed.values() {
+            println!(
+                "  {:<12} {}  ({}, block {})",
+                d.name, d.address, d.artifact, d.block_number
+            );
+        }
+        println!(
+            "dev accounts (anvil's well-known test mnemonic; never use them on a real network):"
+        );
+        for (i, key) in devnet.node.keys.iter().enumerate().take(5) {
+            let role = if i == 0 { "  deployer" } else { "" };
+            println!("  ({i}) {}{role}", key.address());
+        }
+        println!("store      {}", ctx.data_dir.display());
+        println!("Ctrl-C stops the devnet.");
+    }
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    stop.recv().await;
+    tracing::info!("devnet stopping");
+    drop(devnet);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The port of an `http://host:port` URL.
+fn endpoint_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    authority.rsplit_once(':')?.1.parse().ok()
+}
+
+/// Resolves on SIGINT or SIGTERM.
+fn stop_signal() -> anyhow::Result<tokio::sync::mpsc::Receiver<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = tx.send(()).await;
+    });
+    Ok(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoint_ports() {
+        assert_eq!(super::endpoint_port("http://127.0.0.1:8545"), Some(8545));
+        assert_eq!(
+            super::endpoint_port("http://localhost:9000/rpc"),
+            Some(9000)
+        );
+        assert_eq!(super::endpoint_port("https://mainnet.base.org"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! A devnet: one anvil, our contracts deployed onto it from `contracts/out/`, their
+//! addresses recorded in the store, and the scenario's state seeded.
+
+use std::collections::BTreeMap;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use anyhow::Context;
+
+use super::anvil::{AnvilNode, AnvilOptions};
+use super::control::DevnetControl;
+use super::scenario::{Holder, Scenario};
+use crate::chain::contracts::TestToken;
+use crate::config::{ChainConfig, EndpointConfig};
+use crate::store::{Deployment, Store};
+
+/// A running devnet. Dropping it stops anvil.
+pub struct Devnet {
+    pub node: AnvilNode,
+    pub store: Store,
+    /// What has been deployed, by name (`token.usdc`).
+    pub deployed: BTreeMap<String, Deployment>,
+    deployer: DynProvider,
+}
+
+impl Devnet {
+    /// Starts anvil (dev account 0 deploys) over `store`.
+    pub async fn start(options: AnvilOptions, store: Store) -> anyhow::Result<Devnet> {
+        let node = tokio::task::spawn_blocking(move || AnvilNode::start(&options))
+            .await
+            .context("the anvil start task failed")??;
+        let deployer = wallet_provider(&node, 0)?;
+        Ok(Devnet {
+            node,
+            store,
+            deployed: BTreeMap::new(),
+            deployer,
+        })
+    }
+
+    /// Deploys the scenario's contracts, records them, then seeds its state. The scenario
+    /// is checked first, so a bad one deploys nothing.
+    pub async fn seed(&mut self, scenario: &Scenario) -> anyhow::Result<()> {
+        scenario
+            .check(self.node.keys.len())
+            .map_err(|e| anyhow::anyhow!("scenario: {e}"))?;
+        for token in &scenario.tokens {
+            let builder = TestToken::deploy_builder(
+                &self.deployer,
+                token.name.clone(),
+                token.symbol.clone(),
+                token.decimals,
+                token.initial_supply,
+            );
+            let receipt = builder
+                .send()
+                .await
+                .with_context(|| format!("deploying {}", token.deployment_name()))?
+                .get_receipt()
+                .await
+                .with_context(|| format!("waiting for {}'s receipt", token.deployment_name()))?;
+            let address = receipt.contract_address.with_context(|| {
+                format!(
+                    "{}: the receipt has no contract address",
+                    token.deployment_name()
+                )
+            })?;
+            self.record(token.deployment_name(), "TestToken", address, &receipt)
+                .await?;
+        }
+        for mint in &scenario.mints {
+            let name = format!("token.{}", mint.token);
+            let token = TestToken::new(self.address(&name)?, &self.deployer);
+            let to = self.holder(mint.to);
+            token
+                .mint(to, mint.amount)
+                .send()
+                .await
+                .with_context(|| format!("minting {name} to {to}"))?
+                .get_receipt()
+                .await
+                .with_context(|| format!("waiting for the mint of {name} to {to}"))?;
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &mut self,
+        name: String,
+        artifact: &str,
+        address: Address,
+        receipt: &alloy::rpc::types::TransactionReceipt,
+    ) -> anyhow::Result<()> {
+        let deployment = Deployment {
+            chain_id: self.node.chain_id,
+            name: name.clone(),
+            address,
+            artifact: artifact.into(),
+            tx_hash: receipt.transaction_hash,
+            block_number: receipt.block_number.unwrap_or_default(),
+            deployed_at_ms: 0,
+        };
+        self.store
+            .record_deployment(deployment.clone())
+            .await
+            .with_context(|| format!("recording {name} in the store"))?;
+        tracing::info!(%name, %address, "deployed");
+        self.deployed.insert(name, deployment);
+        Ok(())
+    }
+
+    /// A deployed contract's address by name.
+    pub fn address(&self, name: &str) -> anyhow::Result<Address> {
+        self.deployed
+            .get(name)
+            .map(|d| d.address)
+            .with_context(|| format!("nothing named {name:?} is deployed on this devnet"))
+    }
+
+    pub fn holder(&self, holder: Holder) -> Address {
+        match holder {
+            Holder::Dev(index) => self.node.address(index),
+            Holder::Address(address) => address,
+        }
+    }
+
+    pub fn control(&self) -> DevnetControl {
+        DevnetControl::new(self.node.provider())
+    }
+
+    /// A provider that signs as dev account `index` (fills nonce, gas and fees itself).
+    pub fn wallet(&self, index: usize) -> anyhow::Result<DynProvider> {
+        wallet_provider(&self.node, index)
+    }
+
+    /// A chain config with this node as its only endpoint (tests tune the rest).
+    pub fn chain_config(&self) -> ChainConfig {
+        ChainConfig {
+            chain_id: self.node.chain_id,
+            endpoints: vec![EndpointConfig {
+                name: "anvil".into(),
+                url: self.node.http_url(),
+                ws_url: self.node.ws_url(),
+            }],
+            ..ChainConfig::default()
+        }
+    }
+
+    /// An ERC-20 balance, for checks.
+    pub async fn token_balance(&self, name: &str, holder: Address) -> anyhow::Result<U256> {
+        let token = TestToken::new(self.address(name)?, self.node.provider());
+        Ok(token.balanceOf(holder).call().await?)
+    }
+}
+
+fn wallet_provider(node: &AnvilNode, index: usize) -> anyhow::Result<DynProvider> {
+    let url = node.http_url().parse().context("the anvil URL")?;
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(node.signer(index)))
+        .connect_http(url)
+        .erased())
+}

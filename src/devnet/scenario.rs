@@ -1,0 +1,190 @@
+//! The typed seed for a devnet: which contracts to deploy under which names, and the
+//! state to put them in. Desk issues extend it with their own contracts and seeds.
+
+use alloy::primitives::{Address, U256};
+
+/// A devnet's contracts and starting state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scenario {
+    pub tokens: Vec<TokenSpec>,
+    pub mints: Vec<Mint>,
+}
+
+/// An ERC-20 test token, deployed as `token.<key>` from the `TestToken` artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSpec {
+    /// Short lowercase name: the deployment is recorded as `token.<key>`.
+    pub key: String,
+    pub name: String,
+    pub symbol: String,
+    pub decimals: u8,
+    /// Minted to the deployer at construction, in base units.
+    pub initial_supply: U256,
+}
+
+/// Tokens minted to an account after deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mint {
+    /// A [`TokenSpec::key`].
+    pub token: String,
+    pub to: Holder,
+    /// Base units.
+    pub amount: U256,
+}
+
+/// Who receives seeded funds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// One of anvil's funded dev accounts, by index.
+    Dev(usize),
+    Address(Address),
+}
+
+impl TokenSpec {
+    /// `whole_supply` whole tokens (scaled by `decimals`).
+    pub fn new(key: &str, name: &str, symbol: &str, decimals: u8, whole_supply: u64) -> Self {
+        Self {
+            key: key.into(),
+            name: name.into(),
+            symbol: symbol.into(),
+            decimals,
+            initial_supply: whole(whole_supply, decimals),
+        }
+    }
+
+    pub fn deployment_name(&self) -> String {
+        format!("token.{}", self.key)
+    }
+}
+
+/// `amount` whole tokens in base units of a token with `decimals`.
+pub fn whole(amount: u64, decimals: u8) -> U256 {
+    U256::from(amount) * U256::from(10u8).pow(U256::from(decimals))
+}
+
+impl Scenario {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// What `hedgedesk devnet up` seeds: the stablecoin, wrapped BTC and wrapped ETH the
+    /// desks trade in, and balances for dev accounts 1 to 4 (0 is the deployer).
+    pub fn standard() -> Self {
+        let tokens = vec![
+            TokenSpec::new("usdc", "USD Coin (devnet)", "USDC", 6, 100_000_000),
+            TokenSpec::new("wbtc", "Wrapped BTC (devnet)", "WBTC", 8, 10_000),
+            TokenSpec::new("weth", "Wrapped Ether (devnet)", "WETH", 18, 1_000_000),
+        ];
+        let mut scenario = Scenario {
+            tokens,
+            mints: Vec::new(),
+        };
+        for dev in 1..=4 {
+            scenario = scenario
+                .mint_whole("usdc", Holder::Dev(dev), 1_000_000)
+                .mint_whole("wbtc", Holder::Dev(dev), 100)
+                .mint_whole("weth", Holder::Dev(dev), 1_000);
+        }
+        scenario
+    }
+
+    pub fn token(mut self, spec: TokenSpec) -> Self {
+        self.tokens.push(spec);
+        self
+    }
+
+    /// Mints `amount` whole tokens of `token` (a key already in the scenario) to `to`.
+    pub fn mint_whole(mut self, token: &str, to: Holder, amount: u64) -> Self {
+        let decimals = self
+            .tokens
+            .iter()
+            .find(|t| t.key == token)
+            .map(|t| t.decimals)
+            .unwrap_or_else(|| panic!("mint_whole: no token {token:?} in the scenario yet"));
+        self.mints.push(Mint {
+            token: token.into(),
+            to,
+            amount: whole(amount, decimals),
+        });
+        self
+    }
+
+    /// Problems that would make deployment fail halfway; checked before anything is sent.
+    pub fn check(&self, dev_accounts: usize) -> Result<(), String> {
+        let mut keys = std::collections::BTreeSet::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let valid_key = !t.key.is_empty()
+                && t.key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid_key {
+                return Err(format!(
+                    "tokens[{i}].key: expected lowercase letters, digits or `_`, got {:?}",
+                    t.key
+                ));
+            }
+            if !keys.insert(t.key.as_str()) {
+                return Err(format!("tokens[{i}].key: {:?} is used twice", t.key));
+            }
+            if t.decimals > 36 {
+                return Err(format!(
+                    "tokens[{i}].decimals: expected 0 to 36, got {}",
+                    t.decimals
+                ));
+            }
+        }
+        for (i, m) in self.mints.iter().enumerate() {
+            if !keys.contains(m.token.as_str()) {
+                return Err(format!(
+                    "mints[{i}].token: no token {:?} in the scenario",
+                    m.token
+                ));
+            }
+            if let Holder::Dev(index) = m.to
+                && index >= dev_accounts
+            {
+                return Err(format!(
+                    "mints[{i}].to: dev account {index} does not exist (anvil has {dev_accounts})"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_scales_by_decimals() {
+        assert_eq!(whole(1, 6), U256::from(1_000_000u64));
+        assert_eq!(whole(21, 8), U256::from(2_100_000_000u64));
+        assert_eq!(whole(1_000_000, 18), U256::from(10u8).pow(U256::from(24u8)));
+        assert_eq!(whole(5, 0), U256::from(5u8));
+    }
+
+    #[test]
+    fn the_standard_scenario_is_valid_and_names_tokens() {
+        let s = Scenario::standard();
+        s.check(10).unwrap();
+        let names: Vec<_> = s.tokens.iter().map(TokenSpec::deployment_name).collect();
+        assert_eq!(names, ["token.usdc", "token.wbtc", "token.weth"]);
+        assert_eq!(s.mints.len(), 12);
+        assert_eq!(s.mints[0].amount, U256::from(1_000_000_000_000u64));
+    }
+
+    #[test]
+    fn check_names_the_bad_field() {
+        let bad_key = Scenario::empty().token(TokenSpec::new("US D", "x", "X", 6, 1));
+        assert!(bad_key.check(10).unwrap_err().starts_with("tokens[0].key"));
+        let twice = Scenario::empty()
+            .token(TokenSpec::new("usd", "x", "X", 6, 1))
+            .token(TokenSpec::new("usd", "y", "Y", 6, 1));
+        assert!(twice.check(10).unwrap_err().contains("used twice"));
+        let far = Scenario::empty()
+            .token(TokenSpec::new("usd", "x", "X", 6, 1))
+            .mint_whole("usd", Holder::Dev(12), 1);
+        assert!(far.check(10).unwrap_err().starts_with("mints[0].to"));
+    }
+}
