@@ -178,41 +178,28 @@ fn check_chain(out: &mut Problems, name: &str, chain: &ChainConfig) {
             out.0.push(RawProblem::new(at("ws_url"), why));
         }
     }
-    out.range(
-        ["chains", name, "confirmations"],
-        chain.confirmations,
-        0..=1_000,
-    );
-    out.range(
-        ["chains", name, "poll_interval_ms"],
-        chain.poll_interval_ms,
-        50..=600_000,
-    );
-    out.range(
-        ["chains", name, "log_chunk_blocks"],
-        chain.log_chunk_blocks,
-        1..=100_000,
-    );
-    out.range(
-        ["chains", name, "health_interval_ms"],
-        chain.health_interval_ms,
-        100..=600_000,
-    );
-    out.range(
-        ["chains", name, "max_head_lag_blocks"],
-        chain.max_head_lag_blocks,
-        0..=10_000,
-    );
-    out.range(
-        ["chains", name, "request_timeout_ms"],
-        chain.request_timeout_ms,
-        100..=600_000,
-    );
-    out.range(
-        ["chains", name, "max_fee_gwei"],
-        chain.max_fee_gwei,
-        1..=1_000_000,
-    );
+    let limits = [
+        ("confirmations", chain.confirmations, 0..=1_000),
+        ("poll_interval_ms", chain.poll_interval_ms, 50..=600_000),
+        ("log_chunk_blocks", chain.log_chunk_blocks, 1..=100_000),
+        (
+            "health_interval_ms",
+            chain.health_interval_ms,
+            100..=600_000,
+        ),
+        ("max_head_lag_blocks", chain.max_head_lag_blocks, 0..=10_000),
+        (
+            "request_timeout_ms",
+            chain.request_timeout_ms,
+            100..=600_000,
+        ),
+        ("max_fee_gwei", chain.max_fee_gwei, 1..=1_000_000),
+        ("stuck_after_secs", chain.stuck_after_secs, 1..=86_400),
+        ("fee_bump_percent", chain.fee_bump_percent, 10..=1_000),
+    ];
+    for (key, value, range) in limits {
+        out.range(["chains", name, key], value, range);
+    }
     let tip_ok = out.range(
         ["chains", name, "max_priority_fee_gwei"],
         chain.max_priority_fee_gwei,
@@ -227,16 +214,6 @@ fn check_chain(out: &mut Problems, name: &str, chain: &ChainConfig) {
             ),
         );
     }
-    out.range(
-        ["chains", name, "stuck_after_secs"],
-        chain.stuck_after_secs,
-        1..=86_400,
-    );
-    out.range(
-        ["chains", name, "fee_bump_percent"],
-        chain.fee_bump_percent,
-        10..=1_000,
-    );
 }
 
 /// An absolute URL with one of `schemes` and a host. The message shows only the URL's
