@@ -13,6 +13,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::transports::RpcError;
 use common::proxy::Proxy;
+use hedgedesk::chain::send::{NonceManager, Sender, Tracker, TxRequest, TxState, run_tracker};
 use hedgedesk::chain::{Chain, ChainStatus, EndpointState, run_health};
 use hedgedesk::config::{ChainConfig, EndpointConfig};
 use hedgedesk::devnet::{AnvilNode, AnvilOptions, DevnetControl};
@@ -162,6 +163,38 @@ async fn with_the_primary_cut_reads_and_sends_continue_through_the_secondary_and
         U256::from(1_234_567u64),
         "the transfer landed"
     );
+
+    // The desks' journaled sender works through the same failover provider.
+    let db = tempfile::tempdir().unwrap();
+    let store = hedgedesk::store::Store::open(&db.path().join("db.sqlite"), Duration::from_secs(5))
+        .unwrap();
+    let sender = Sender::new(
+        provider.clone(),
+        store.clone(),
+        node.signer(1),
+        NonceManager::new(CHAIN_ID, node.address(1)),
+        chain.config(),
+    )
+    .unwrap();
+    let sent = sender
+        .send(TxRequest::transfer("failover:1", to, U256::from(1u64)))
+        .await
+        .expect("a journaled send through the secondary");
+    assert!(sent.is_new());
+    let tracker = std::sync::Arc::new(Tracker::new(provider.clone(), store, chain.config()));
+    let stop = CancellationToken::new();
+    let tracking = tokio::spawn(run_tracker(tracker.clone(), stop.clone()));
+    DevnetControl::new(node.provider())
+        .mine_blocks(chain.config().confirmations + 1)
+        .await
+        .unwrap();
+    let record = tracker
+        .wait_final("failover:1", Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(record.state, TxState::Confirmed, "{record:?}");
+    stop.cancel();
+    tracking.await.unwrap().unwrap();
     assert!(secondary.bytes_up() > b, "traffic moved to the secondary");
     assert!(primary.refused() > 0 || primary.connections() > 0);
 
@@ -184,7 +217,11 @@ async fn with_the_primary_cut_reads_and_sends_continue_through_the_secondary_and
     assert!(down.total_errors >= 2, "{down:?}");
     assert!(down.last_error.is_some());
     assert_eq!(down.latency_ms, None);
-    assert_eq!(status.head.unwrap().number, receipt.block_number.unwrap());
+    assert_eq!(
+        status.head.unwrap().number,
+        node.provider().get_block_number().await.unwrap(),
+        "the head is read through the secondary"
+    );
     let line = chain_line(&status);
     assert!(line.contains("✕ primary down"), "{line}");
     assert!(line.contains("▸● secondary"), "{line}");
