@@ -11,5 +11,6 @@ pub mod config;
 pub mod desks;
 pub mod devnet;
 pub mod keys;
+pub mod oracle;
 pub mod store;
 pub mod tui;

@@ -1,0 +1,6 @@
+//! The oracle desk (Pricecaster on EVM): Pyth updates pulled from Hermes, verified against
+//! the Wormhole guardian set, normalised into 92-byte price slots and published to our
+//! PriceCaster contract.
+
+pub mod verify;
+pub mod wire;
