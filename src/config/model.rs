@@ -21,6 +21,7 @@ pub struct Config {
     pub workers: WorkersConfig,
     /// EVM chains by name (`[chains.<name>]`); desks name the chain they work on.
     pub chains: BTreeMap<String, ChainConfig>,
+    pub oracle: OracleConfig,
     /// Policy per action kind, keyed by the kind's snake_case name.
     #[serde(deserialize_with = "deserialize_actions")]
     pub actions: BTreeMap<ActionKind, ActionPolicyConfig>,
@@ -74,6 +75,7 @@ impl Default for Config {
             headless: HeadlessConfig::default(),
             workers: WorkersConfig::default(),
             chains: BTreeMap::from([(DEVNET_CHAIN.to_string(), ChainConfig::default())]),
+            oracle: OracleConfig::default(),
             actions: ActionKind::ALL
                 .iter()
                 .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
@@ -277,6 +279,78 @@ pub struct EndpointConfig {
     pub url: String,
     /// Optional WebSocket for new-head subscriptions; empty: poll the HTTP endpoint.
     pub ws_url: String,
+}
+
+/// The oracle desk: where prices come from, how they are verified, what is published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OracleConfig {
+    /// The `[chains.<name>]` the PriceCaster contract lives on.
+    pub chain: String,
+    /// Hermes (Pyth's price service) base URL.
+    pub hermes_url: String,
+    /// Feed ids asked for in one Hermes request.
+    pub batch_size: u32,
+    /// `mainnet` (the guardian sets shipped with hedgedesk) or a JSON file of sets.
+    pub guardian_sets: String,
+    /// The Wormhole chain of the only emitter whose updates are accepted (26 = Pythnet).
+    pub emitter_chain: u16,
+    /// That emitter's 32-byte address, hex.
+    pub emitter_address: String,
+    /// One per price slot, in slot order.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// Pythnet's accumulator emitter, the source of every Hermes price update.
+pub const PYTHNET_EMITTER: &str =
+    "0xe101faedac5851e32b9b23b5f9411a8c2bac4aae3ed4dd7b811dd1a72ea4aa71";
+
+impl Default for OracleConfig {
+    fn default() -> Self {
+        Self {
+            chain: DEVNET_CHAIN.into(),
+            hermes_url: "https://hermes.pyth.network".into(),
+            batch_size: 8,
+            guardian_sets: "mainnet".into(),
+            emitter_chain: 26,
+            emitter_address: PYTHNET_EMITTER.into(),
+            feeds: Vec::new(),
+        }
+    }
+}
+
+/// One price feed published to one slot, and when it must be published again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedConfig {
+    /// For people: `BTC/USD`.
+    pub symbol: String,
+    /// The asset's id in the slot (what consumers look prices up by).
+    pub asset_id: u64,
+    /// The asset's decimals, for the normalised price (0 to 19).
+    pub decimals: u8,
+    /// The Pyth feed id, 32 bytes hex.
+    pub price_id: String,
+    /// Publish when the on-chain price is this many seconds older than Hermes's.
+    pub time_difference_secs: u64,
+    /// Publish when the price moved by this many basis points.
+    pub price_deviation_bps: u32,
+    /// Publish when confidence / price exceeds this many basis points.
+    pub confidence_ratio_bps: u32,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            symbol: String::new(),
+            asset_id: 0,
+            decimals: 0,
+            price_id: String::new(),
+            time_difference_secs: 60,
+            price_deviation_bps: 50,
+            confidence_ratio_bps: 100,
+        }
+    }
 }
 
 /// What happens to an action of one kind when a desk proposes it.

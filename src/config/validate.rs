@@ -113,6 +113,9 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
         check_chain(&mut out, name, chain);
     }
 
+    // [oracle]
+    check_oracle(&mut out, c);
+
     // [actions.<kind>]
     for (kind, policy) in &c.actions {
         if policy.min_profit_usd_cents < 0 {
@@ -213,6 +216,102 @@ fn check_chain(out: &mut Problems, name: &str, chain: &ChainConfig) {
                 chain.max_fee_gwei, chain.max_priority_fee_gwei
             ),
         );
+    }
+}
+
+fn check_oracle(out: &mut Problems, c: &Config) {
+    let o = &c.oracle;
+    if !c.chains.contains_key(&o.chain) {
+        out.push(
+            ["oracle", "chain"],
+            format!(
+                "expected the name of a [chains.<name>] table ({}), got {:?}",
+                c.chains.keys().cloned().collect::<Vec<_>>().join(", "),
+                o.chain
+            ),
+        );
+    }
+    if let Err(why) = check_url(&o.hermes_url, &["http", "https"]) {
+        out.push(["oracle", "hermes_url"], why);
+    }
+    out.range(["oracle", "batch_size"], o.batch_size, 1..=100);
+    if o.guardian_sets.trim().is_empty() {
+        out.push(
+            ["oracle", "guardian_sets"],
+            "expected \"mainnet\" or the path of a JSON file of guardian sets",
+        );
+    }
+    if let Err(why) = check_hex32(&o.emitter_address) {
+        out.push(["oracle", "emitter_address"], why);
+    }
+    let mut assets = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, feed) in o.feeds.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["oracle", "feeds"]).index(i).child(key);
+        if feed.symbol.trim().is_empty() {
+            out.0.push(RawProblem::new(
+                at("symbol"),
+                "expected a name such as \"BTC/USD\"",
+            ));
+        }
+        if !assets.insert(feed.asset_id) {
+            out.0.push(RawProblem::new(
+                at("asset_id"),
+                format!("asset {} already has a feed", feed.asset_id),
+            ));
+        }
+        if feed.decimals > crate::oracle::slot::MAX_DECIMALS {
+            out.0.push(RawProblem::new(
+                at("decimals"),
+                format!("expected 0 to 19, got {}", feed.decimals),
+            ));
+        }
+        match check_hex32(&feed.price_id) {
+            Err(why) => out.0.push(RawProblem::new(at("price_id"), why)),
+            Ok(()) if !ids.insert(feed.price_id.trim_start_matches("0x").to_ascii_lowercase()) => {
+                out.0
+                    .push(RawProblem::new(at("price_id"), "this feed is listed twice"));
+            }
+            Ok(()) => {}
+        }
+        for (key, value, range) in [
+            (
+                "time_difference_secs",
+                feed.time_difference_secs,
+                1..=86_400 * 7,
+            ),
+            (
+                "price_deviation_bps",
+                u64::from(feed.price_deviation_bps),
+                1..=10_000,
+            ),
+            (
+                "confidence_ratio_bps",
+                u64::from(feed.confidence_ratio_bps),
+                1..=10_000,
+            ),
+        ] {
+            if !range.contains(&value) {
+                out.0.push(RawProblem::new(
+                    at(key),
+                    format!(
+                        "expected a number from {} to {}, got {value}",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// 32 bytes as 64 hex digits, with or without `0x`.
+fn check_hex32(text: &str) -> Result<(), String> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    if digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!("expected 32 bytes as 64 hex digits, got {text:?}"))
     }
 }
 

@@ -2,5 +2,6 @@
 //! the Wormhole guardian set, normalised into 92-byte price slots and published to our
 //! PriceCaster contract.
 
+pub mod slot;
 pub mod verify;
 pub mod wire;

@@ -43,6 +43,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/003_event_ingest.sql"),
     // 4: the transaction journal: every signed tx before it is sent.
     include_str!("sql/004_tx_journal.sql"),
+    // 5: the oracle desk's slot layout.
+    include_str!("sql/005_oracle_slots.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

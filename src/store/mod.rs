@@ -8,6 +8,7 @@ mod actions;
 mod deployments;
 pub(crate) mod ingest;
 mod migrations;
+mod oracle_slots;
 mod txs;
 mod writer;
 
@@ -15,4 +16,5 @@ pub use actions::{ActionFilter, ProposeOutcome};
 pub use deployments::Deployment;
 pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use migrations::{MIGRATIONS, schema_version};
+pub use oracle_slots::OracleSlot;
 pub use writer::{Store, StoreError};
