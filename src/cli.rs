@@ -65,7 +65,7 @@ pub enum Command {
     Actions(ActionsCommand),
     /// Oracle desk: Pyth prices relayed to the PriceCaster contract
     #[command(subcommand)]
-    Oracle(DeskCommand),
+    Oracle(OracleCommand),
     /// Liquidator desk: Dex223 margin positions frozen and liquidated
     #[command(subcommand)]
     Liquidator(DeskCommand),
@@ -202,6 +202,24 @@ pub struct ActionListArgs {
     /// At most this many rows
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OracleCommand {
+    /// List the oracle desk's journaled actions
+    Actions(ActionListArgs),
+    /// Find Pyth price feeds on Hermes by symbol (e.g. `--query BTC`)
+    Feeds(OracleFeedsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OracleFeedsArgs {
+    /// Text to match against feed symbols and descriptions
+    #[arg(long)]
+    pub query: String,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

@@ -70,7 +70,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _guard = command_logging(&ctx)?;
             actions::cli::run(&cmd, &ctx.open_store()?)
         }
-        Command::Oracle(cmd) => desk_command(Desk::Oracle, cmd, &cli.global),
+        Command::Oracle(cmd) => {
+            let ctx = AppContext::load(&cli.global)?;
+            let _guard = command_logging(&ctx)?;
+            hedgedesk::oracle::cli::run(cmd, &ctx)
+        }
         Command::Liquidator(cmd) => desk_command(Desk::Liquidator, cmd, &cli.global),
         Command::Anyhedge(cmd) => desk_command(Desk::AnyHedge, cmd, &cli.global),
         Command::Perp(cmd) => desk_command(Desk::Perp, cmd, &cli.global),

@@ -1,6 +1,8 @@
 //! The Hermes client against a real HTTP server on 127.0.0.1 serving recorded Hermes
 //! responses and SSE events (tests/fixtures/pyth).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -227,4 +229,28 @@ async fn the_stream_reconnects_after_a_close_and_after_a_stall() {
 
 fn is_stall(event: &StreamEvent) -> bool {
     matches!(event, StreamEvent::Reconnecting { reason, .. } if reason.contains("stalled"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracle_feeds_lists_what_hermes_finds() {
+    let (url, seen) = serve().await;
+    let desk = common::Desk::new("oracle_feeds_cli");
+    std::fs::write(&desk.config, format!("[oracle]\nhermes_url = \"{url}\"\n")).unwrap();
+    let mut cmd = desk.cmd();
+    cmd.args(["oracle", "feeds", "--query", "BTC", "--json"])
+        .env("HEDGEDESK_HERMES_TOKEN", "cli-token-5");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let feeds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(feeds[0]["symbol"], "Crypto.BTC/USD");
+    assert_eq!(feeds[0]["id"], format!("0x{BTC}"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.queries, ["query=BTC"]);
+    assert_eq!(seen.auth, [Some("Bearer cli-token-5".to_string())]);
 }

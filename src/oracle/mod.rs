@@ -2,6 +2,7 @@
 //! the Wormhole guardian set, normalised into 92-byte price slots and published to our
 //! PriceCaster contract.
 
+pub mod cli;
 pub mod hermes;
 pub mod slot;
 pub mod verify;
