@@ -12,5 +12,6 @@ pub mod desks;
 pub mod devnet;
 pub mod keys;
 pub mod oracle;
+pub mod prices;
 pub mod store;
 pub mod tui;

@@ -1,6 +1,9 @@
 //! Pyth and Wormhole wire formats, parsed by us: big-endian, bounds-checked, every error
 //! naming the field. Parsing never verifies; see `oracle::verify`.
 
+pub mod accumulator;
+pub mod message;
+pub mod p2wh;
 pub mod reader;
 
 pub use reader::{Reader, WireError};
