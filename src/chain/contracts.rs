@@ -16,6 +16,20 @@ use alloy::primitives::Bytes;
 use serde::Deserialize;
 
 alloy::sol!(
+    /// The oracle desk's price store (`contracts/PriceCaster.sol`): 92-byte price slots
+    /// filled by the owner's `store(updateData, slots)`, which verifies a Pyth accumulator
+    /// update (PNAU) on chain: the VAA's guardian signatures against the guardian set it
+    /// keeps (`setGuardianSet`; the previous set stays valid 24 h), the Pythnet emitter and
+    /// each message's keccak-160 Merkle proof. `alloc`, `reset` and `setFlags` (bits 0-5;
+    /// bit 7 testing mode and bit 6 no-Merkle are construction-only) are owner only; the
+    /// readers are `slotCount`, `flags`, `readSlot`, `getSlot` and `slotInfo`.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    PriceCaster,
+    "contracts/out/PriceCaster.json"
+);
+
+alloy::sol!(
     /// The ERC-20 test token (`contracts/TestToken.sol`): the stablecoins, wrapped assets
     /// and collateral of the devnet. `constructor(name, symbol, decimals, initialSupply)`
     /// mints `initialSupply` to the deployer, who becomes `owner` and alone may `mint`
@@ -39,10 +53,16 @@ pub struct Artifact {
 }
 
 /// Every artifact in `contracts/out/`, sorted by name.
-pub const ARTIFACTS: &[Artifact] = &[Artifact {
-    name: "TestToken",
-    json: include_str!("../../contracts/out/TestToken.json"),
-}];
+pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "PriceCaster",
+        json: include_str!("../../contracts/out/PriceCaster.json"),
+    },
+    Artifact {
+        name: "TestToken",
+        json: include_str!("../../contracts/out/TestToken.json"),
+    },
+];
 
 /// The artifact of the contract called `name`, if we have one.
 pub fn artifact(name: &str) -> Option<&'static Artifact> {
