@@ -47,6 +47,7 @@ fn state() -> AppState {
                     args: vec![("positionId".into(), id.to_string())],
                     value_wei: "0".into(),
                     gas_limit: 300_000,
+                    calldata: String::new(),
                 },
                 estimate: Estimate {
                     gas_cost_wei: 900_000_000_000_000,

@@ -47,7 +47,7 @@ fn action(
 
 fn liquidation_plan() -> ActionPlan {
     ActionPlan::ContractCall {
-        chain: "devnet (31337)".into(),
+        chain: "devnet".into(),
         contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         contract_name: "MarginModule".into(),
         function: "liquidate(uint256,address)".into(),
@@ -60,6 +60,7 @@ fn liquidation_plan() -> ActionPlan {
         ],
         value_wei: "0".into(),
         gas_limit: 310_000,
+        calldata: "0x5fae8b3d000000000000000000000000000000000000000000000000000000000000002a000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
     }
 }
 

@@ -28,6 +28,11 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// Whether this kind is a transaction (a contract call) rather than an exchange order.
+    pub fn is_on_chain(self) -> bool {
+        !matches!(self, ActionKind::OpenHedge | ActionKind::CloseHedge)
+    }
+
     pub const ALL: [ActionKind; 10] = [
         ActionKind::PublishPrices,
         ActionKind::FreezePosition,
@@ -215,6 +220,10 @@ pub enum ActionPlan {
         /// Native value sent with the call, in wei (decimal string: may exceed u64).
         value_wei: String,
         gas_limit: u64,
+        /// The exact call data that is signed, 0x-hex (selector and ABI-encoded arguments);
+        /// `args` above is its rendering for people.
+        #[serde(default)]
+        calldata: String,
     },
     /// An order on an exchange venue.
     ExchangeOrder {

@@ -18,7 +18,13 @@ pub enum ExecOutcome {
     Sent { tx_hash: String },
     /// Done and final already (e.g. an exchange order filled).
     Confirmed { reference: String },
+    /// Not done, and nothing was sent: a passing condition (node unreachable, base fee
+    /// above the cap). The action stays approved and is tried again.
+    Deferred { reason: String },
 }
+
+/// How long a deferred action waits before it is tried again.
+pub const RETRY_DEFERRED: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<ExecOutcome, String>> + Send + 'a>>;
 
@@ -83,6 +89,8 @@ pub async fn run(
                     return Ok(());
                 }
             }
+            // Approved actions that were deferred get another try.
+            _ = tokio::time::sleep(RETRY_DEFERRED) => {}
         }
     }
 }
@@ -91,6 +99,10 @@ async fn execute_one(queue: &ActionQueue, executor: &dyn Executor, action: &Acti
     let id: ActionId = action.id;
     let result = match executor.execute(action).await {
         Ok(ExecOutcome::Sent { tx_hash }) => queue.mark_sent(id, &tx_hash).await.map(|_| ()),
+        Ok(ExecOutcome::Deferred { reason }) => {
+            tracing::info!(id, kind = %action.kind, %reason, "action deferred; it stays approved");
+            Ok(())
+        }
         Ok(ExecOutcome::Confirmed { reference }) => match queue.mark_sent(id, &reference).await {
             Ok(_) => queue.mark_confirmed(id).await.map(|_| ()),
             Err(e) => Err(e),

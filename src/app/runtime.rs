@@ -8,7 +8,8 @@ use alloy_signer_local::PrivateKeySigner;
 use tokio::sync::watch;
 
 use super::supervisor::{Backoff, HealthMap, Supervisor};
-use crate::actions::{self, ActionQueue, Executors};
+use crate::actions::{self, ActionKind, ActionQueue, Executors};
+use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
@@ -44,14 +45,6 @@ impl Runtime {
             initial: Duration::from_millis(config.workers.restart_backoff_ms),
             max: Duration::from_millis(config.workers.restart_backoff_max_ms),
         });
-        let executors = Executors::default();
-        {
-            let queue = queue.clone();
-            let executors = executors.clone();
-            supervisor.spawn("actions", move |cancel| {
-                actions::runner::run(queue.clone(), executors.clone(), cancel)
-            });
-        }
         let account = signer.address();
         let mut chains = Vec::new();
         let mut senders = std::collections::BTreeMap::new();
@@ -84,7 +77,30 @@ impl Runtime {
             chains.push(chain);
         }
         let chain_status = merge_chain_status(&chains);
-        tracing::info!(%account, workers = 1 + 2 * chains.len(), "runtime started");
+
+        // Every on-chain action goes through the operator's journaled sender.
+        let mut executors = Executors::default();
+        let contract_calls = Arc::new(ContractCallExecutor::new(senders.clone()));
+        for kind in ActionKind::ALL {
+            if kind.is_on_chain() {
+                executors.register(kind, contract_calls.clone());
+            }
+        }
+        {
+            let queue = queue.clone();
+            let executors = executors.clone();
+            supervisor.spawn("actions", move |cancel| {
+                actions::runner::run(queue.clone(), executors.clone(), cancel)
+            });
+        }
+        {
+            let queue = queue.clone();
+            let store = store.clone();
+            supervisor.spawn("actions.follow", move |cancel| {
+                follow_sent_actions(queue.clone(), store.clone(), Duration::from_secs(1), cancel)
+            });
+        }
+        tracing::info!(%account, workers = 2 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod contracts;
+pub mod executor;
 pub mod failover;
 pub mod health;
 pub mod ingest;

@@ -349,6 +349,7 @@ mod tests {
                 args: vec![("positionId".into(), "42".into())],
                 value_wei: "0".into(),
                 gas_limit: 250_000,
+                calldata: String::new(),
             },
             estimate: Estimate {
                 gas_cost_wei: 5_000_000_000_000_000u128 * 1_000,

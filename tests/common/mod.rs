@@ -168,13 +168,14 @@ pub fn proposal(key: &str, kind: hedgedesk::actions::ActionKind) -> hedgedesk::a
         kind,
         summary: format!("{kind} for test {key}"),
         plan: ActionPlan::ContractCall {
-            chain: "devnet (31337)".into(),
+            chain: "devnet".into(),
             contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
             contract_name: "MarginModule".into(),
             function: "liquidate(uint256,address)".into(),
             args: vec![("positionId".into(), "7".into())],
             value_wei: "0".into(),
             gas_limit: 300_000,
+            calldata: "0x5fae8b3d000000000000000000000000000000000000000000000000000000000000002a000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
         },
         estimate: Estimate {
             gas_cost_wei: 900_000_000_000_000,

@@ -54,3 +54,16 @@ pub enum SendError {
         waited_ms: u64,
     },
 }
+
+impl SendError {
+    /// Worth trying again later unchanged: the node could not be reached or answered
+    /// oddly, the base fee is above the cap, or the database was busy. A revert, a refusal
+    /// or a bad request is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SendError::Rpc(_) | SendError::Node(_) | SendError::FeeCapExceeded { .. } => true,
+            SendError::Store(e) => matches!(e, StoreError::Sql(_)),
+            _ => false,
+        }
+    }
+}

@@ -32,6 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
             args,
             value_wei,
             gas_limit,
+            calldata,
         } => {
             lines.push(Line::from(Span::styled(
                 "will sign and send this transaction:",
@@ -61,6 +62,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
                 label("gas limit"),
                 Span::raw(gas_limit.to_string()),
             ]));
+            if !calldata.is_empty() {
+                lines.push(Line::from(vec![
+                    label("calldata"),
+                    Span::raw(calldata_summary(calldata)),
+                ]));
+            }
         }
         ActionPlan::ExchangeOrder {
             venue,
@@ -141,4 +148,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
             .block(block),
         rect,
     );
+}
+
+/// `0x1a2b3c4d… (1,234 bytes)`: the selector and the size of what is signed.
+fn calldata_summary(calldata: &str) -> String {
+    let hex = calldata.strip_prefix("0x").unwrap_or(calldata);
+    let bytes = hex.len() / 2;
+    let selector = &hex[..hex.len().min(8)];
+    format!("0x{selector}… ({bytes} bytes)")
 }
