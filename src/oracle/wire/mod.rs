@@ -2,8 +2,10 @@
 //! naming the field. Parsing never verifies; see `oracle::verify`.
 
 pub mod accumulator;
+pub mod governance;
 pub mod message;
 pub mod p2wh;
 pub mod reader;
+pub mod vaa;
 
 pub use reader::{Reader, WireError};
