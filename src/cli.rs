@@ -213,6 +213,19 @@ pub enum OracleCommand {
     Actions(ActionListArgs),
     /// Find Pyth price feeds on Hermes by symbol (e.g. `--query BTC`)
     Feeds(OracleFeedsArgs),
+    /// Parse and verify a Pyth update (PNAU or a Wormhole VAA, hex or base64) and print JSON;
+    /// exits 1 with the reason when anything fails verification
+    Decode(OracleDecodeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OracleDecodeArgs {
+    /// `mainnet` (shipped) or a JSON file of guardian sets [default: oracle.guardian_sets]
+    #[arg(long, value_name = "mainnet|FILE")]
+    pub guardian_set: Option<String>,
+    /// The update to read; `-` or nothing reads stdin
+    #[arg(value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@ pub mod anvil;
 pub mod cli;
 pub mod control;
 pub mod deploy;
+pub mod pyth;
 pub mod scenario;
 
 pub use anvil::{AnvilError, AnvilNode, AnvilOptions, find_anvil, find_tool};

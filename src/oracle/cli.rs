@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::hermes::HermesClient;
 use crate::app::AppContext;
-use crate::cli::{OracleCommand, OracleFeedsArgs};
+use crate::cli::{OracleCommand, OracleDecodeArgs, OracleFeedsArgs};
 use crate::desks::Desk;
 
 pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
@@ -16,7 +16,48 @@ pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
             crate::actions::cli::list(&args, Some(Desk::Oracle), &ctx.open_store()?)
         }
         OracleCommand::Feeds(args) => feeds(&args, ctx),
+        OracleCommand::Decode(args) => decode(&args, ctx),
     }
+}
+
+fn decode(args: &OracleDecodeArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    let text = match args.input.as_deref() {
+        None => read_stdin()?,
+        Some(path) if path.as_os_str() == "-" => read_stdin()?,
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    };
+    let bytes = super::decode::read_input(&text).map_err(anyhow::Error::msg)?;
+    let set_name = args
+        .guardian_set
+        .clone()
+        .unwrap_or_else(|| ctx.config.oracle.guardian_sets.clone());
+    let sets = super::decode::load_sets(&set_name).map_err(anyhow::Error::msg)?;
+    let emitter = super::decode::emitter(
+        ctx.config.oracle.emitter_chain,
+        &ctx.config.oracle.emitter_address,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let decoded = super::decode::decode(&bytes, &sets, &emitter, now);
+    println!("{}", serde_json::to_string_pretty(&decoded.report)?);
+    if decoded.ok {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for error in decoded.report["errors"].as_array().into_iter().flatten() {
+            eprintln!(
+                "hedgedesk oracle decode: {}",
+                error.as_str().unwrap_or_default()
+            );
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading stdin")?;
+    Ok(text)
 }
 
 fn hermes(ctx: &AppContext) -> anyhow::Result<HermesClient> {

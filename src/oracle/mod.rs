@@ -3,6 +3,7 @@
 //! PriceCaster contract.
 
 pub mod cli;
+pub mod decode;
 pub mod hermes;
 pub mod slot;
 pub mod verify;

@@ -2,6 +2,7 @@
 //! naming the field. Parsing never verifies; see `oracle::verify`.
 
 pub mod accumulator;
+pub mod encode;
 pub mod governance;
 pub mod message;
 pub mod p2wh;
