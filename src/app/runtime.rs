@@ -29,6 +29,9 @@ pub struct Runtime {
     /// The operator account's sender on each chain, by chain name: what desk executors
     /// send through (journaled, simulated, nonce-managed; see `chain::send`).
     pub senders: std::collections::BTreeMap<String, Sender>,
+    /// The operator account's tx tracker on each chain (already running), for waiting on
+    /// a send's outcome.
+    pub trackers: std::collections::BTreeMap<String, Arc<Tracker>>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -48,6 +51,7 @@ impl Runtime {
         let account = signer.address();
         let mut chains = Vec::new();
         let mut senders = std::collections::BTreeMap::new();
+        let mut trackers = std::collections::BTreeMap::new();
         for (name, chain_config) in &config.chains {
             let chain = Chain::connect(name, chain_config)?;
             chain.watch_account(account);
@@ -69,6 +73,7 @@ impl Runtime {
                 Tracker::new(chain.provider(), store.clone(), chain_config)
                     .with_signer(signer.clone()),
             );
+            trackers.insert(name.clone(), tracker.clone());
             let worker: &'static str = Box::leak(format!("txs.{name}").into_boxed_str());
             supervisor.spawn(worker, move |cancel| {
                 chain::send::run_tracker(tracker.clone(), cancel)
@@ -111,6 +116,7 @@ impl Runtime {
             executors,
             chains,
             senders,
+            trackers,
             chain_status,
             supervisor,
         })

@@ -2,9 +2,13 @@
 //! the Wormhole guardian set, normalised into 92-byte price slots and published to our
 //! PriceCaster contract.
 
+pub mod bootstrap;
 pub mod cli;
 pub mod decode;
 pub mod hermes;
+pub mod policy;
+pub mod publish;
 pub mod slot;
+pub mod verified;
 pub mod verify;
 pub mod wire;

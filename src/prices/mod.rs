@@ -54,7 +54,9 @@ pub enum Applied {
     New,
     Newer,
     /// Not newer than what is held: ignored.
-    Stale { held_publish_time: i64 },
+    Stale {
+        held_publish_time: i64,
+    },
 }
 
 /// Cheap to clone; all clones share one cache.

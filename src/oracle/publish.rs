@@ -1,0 +1,215 @@
+//! The oracle desk's publishing cycle: a Hermes update is verified, its prices go to the
+//! shared price cache, the slot layout is checked against the contract (pre-flight), and
+//! when any feed is due the whole update is proposed as one `publish_prices` action (the
+//! feeds not due ride along in the same transaction).
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, keccak256};
+use alloy::providers::RootProvider;
+use alloy::sol_types::SolCall;
+
+use super::policy::{Due, OnChain, due};
+use super::verified::verify_update;
+use super::verify::guardians::{AcceptedEmitter, GuardianSets};
+use crate::actions::{ActionKind, ActionPlan, ActionQueue, Estimate, NewAction};
+use crate::chain::contracts::PriceCaster;
+use crate::config::FeedConfig;
+use crate::prices::{Price, PriceCache};
+use crate::store::{OracleSlot, ProposeOutcome, Store};
+
+/// Slot index that tells `store` to verify a message without storing it.
+pub const SKIP_SLOT: u8 = 0xFF;
+/// Gas limit proposed for a store of up to `batch_size` prices (measured: ~270k for two).
+const STORE_GAS_BASE: u64 = 250_000;
+const STORE_GAS_PER_PRICE: u64 = 80_000;
+
+/// Everything one publishing cycle needs.
+#[derive(Clone)]
+pub struct Publisher {
+    pub chain: String,
+    pub chain_id: u64,
+    pub price_caster: Address,
+    pub provider: RootProvider,
+    pub store: Store,
+    pub queue: ActionQueue,
+    pub prices: PriceCache,
+    pub sets: GuardianSets,
+    pub emitter: AcceptedEmitter,
+    /// Publish thresholds by feed id.
+    pub feeds: BTreeMap<B256, FeedConfig>,
+}
+
+/// What one cycle decided.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CycleReport {
+    pub verified_prices: usize,
+    /// `symbol: why` for every feed that was due.
+    pub due: Vec<String>,
+    /// The action proposed (or found already journaled), when anything was due.
+    pub action: Option<i64>,
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("update refused: {0}")]
+    Verify(String),
+    #[error("pre-flight: {0}")]
+    Layout(String),
+    #[error("chain: {0}")]
+    Chain(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl Publisher {
+    /// One update through the cycle. `dry_run` verifies and decides but proposes nothing.
+    pub async fn cycle(
+        &self,
+        update: &[u8],
+        now_unix: u64,
+        dry_run: bool,
+    ) -> Result<CycleReport, PublishError> {
+        let verified = verify_update(update, &self.sets, &self.emitter, now_unix)
+            .map_err(PublishError::Verify)?;
+        let prices: Vec<Price> = verified
+            .prices
+            .iter()
+            .map(|(_, m)| Price {
+                feed_id: m.feed_id,
+                price: m.price,
+                conf: m.conf,
+                expo: m.exponent,
+                ema_price: m.ema_price,
+                ema_conf: m.ema_conf,
+                publish_time: m.publish_time,
+            })
+            .collect();
+        self.prices.apply(&prices);
+
+        let layout = self.preflight().await?;
+        let slot_of: BTreeMap<B256, u8> = layout.iter().map(|s| (s.price_id, s.slot)).collect();
+        let contract = PriceCaster::new(self.price_caster, self.provider.clone());
+        let mut report = CycleReport {
+            verified_prices: prices.len(),
+            skipped: verified
+                .skipped
+                .iter()
+                .map(|(i, note)| format!("message {i}: {note}"))
+                .collect(),
+            ..CycleReport::default()
+        };
+        // Slot per message in update order; every message of the update is in `store`.
+        let mut slots = vec![SKIP_SLOT; verified.prices.len() + verified.skipped.len()];
+        for (index, message) in &verified.prices {
+            let Some(&slot) = slot_of.get(&message.feed_id) else {
+                continue;
+            };
+            slots[*index] = slot;
+            let Some(feed) = self.feeds.get(&message.feed_id) else {
+                continue;
+            };
+            let held = contract
+                .getSlot(slot)
+                .call()
+                .await
+                .map_err(|e| PublishError::Chain(format!("getSlot({slot}): {e}")))?;
+            let on_chain = OnChain {
+                price: held.price,
+                publish_time: held.publishTime,
+            };
+            if let Some(why) = due(
+                feed,
+                on_chain,
+                message.price,
+                message.conf,
+                message.publish_time,
+            ) {
+                report.due.push(format!("{}: {why}", feed.symbol));
+                if why == Due::Never {
+                    tracing::info!(symbol = %feed.symbol, slot, "first publication");
+                }
+            }
+        }
+        if report.due.is_empty() || dry_run {
+            return Ok(report);
+        }
+        let call = PriceCaster::storeCall {
+            updateData: update.to_vec().into(),
+            slots: slots.clone(),
+        };
+        let stored = slots.iter().filter(|s| **s != SKIP_SLOT).count() as u64;
+        let new = NewAction {
+            key: format!("publish:{}:{}", self.chain_id, keccak256(update)),
+            kind: ActionKind::PublishPrices,
+            summary: format!("publish {stored} price slot(s): {}", report.due.join(", ")),
+            plan: ActionPlan::ContractCall {
+                chain: self.chain.clone(),
+                contract: self.price_caster.to_checksum(None),
+                contract_name: "PriceCaster".into(),
+                function: "store(bytes,uint8[])".into(),
+                args: vec![
+                    (
+                        "updateData".into(),
+                        format!("{} bytes, {} message(s)", update.len(), slots.len()),
+                    ),
+                    ("slots".into(), format!("{slots:?}")),
+                ],
+                value_wei: "0".into(),
+                gas_limit: STORE_GAS_BASE + STORE_GAS_PER_PRICE * stored,
+                calldata: format!("0x{}", hex::encode(call.abi_encode())),
+            },
+            estimate: Estimate::default(),
+        };
+        let outcome = self.queue.propose(new).await?;
+        let action = match &outcome {
+            ProposeOutcome::Created(a) | ProposeOutcome::Existing(a) => a.id,
+        };
+        report.action = Some(action);
+        Ok(report)
+    }
+
+    /// The layout in the store, checked slot by slot against the contract. Any mismatch
+    /// refuses the cycle: publishing into a slot that holds another asset would be wrong.
+    pub async fn preflight(&self) -> Result<Vec<OracleSlot>, PublishError> {
+        let layout = self.store.oracle_slots(self.chain_id).await?;
+        let contract = PriceCaster::new(self.price_caster, self.provider.clone());
+        let count = contract
+            .slotCount()
+            .call()
+            .await
+            .map_err(|e| PublishError::Chain(format!("slotCount: {e}")))?;
+        if usize::from(count) != layout.len() {
+            return Err(PublishError::Layout(format!(
+                "the contract has {count} slot(s), the store {}; run `hedgedesk oracle bootstrap`",
+                layout.len()
+            )));
+        }
+        for slot in &layout {
+            let info = contract
+                .slotInfo(slot.slot)
+                .call()
+                .await
+                .map_err(|e| PublishError::Chain(format!("slotInfo({}): {e}", slot.slot)))?;
+            if info.assetId != slot.asset_id
+                || info.decimals != slot.decimals
+                || info.priceId != slot.price_id
+            {
+                return Err(PublishError::Layout(format!(
+                    "slot {} ({}): the contract holds asset {} with {} decimals and feed {}, \
+                     the store asset {} with {} decimals and feed {}",
+                    slot.slot,
+                    slot.symbol,
+                    info.assetId,
+                    info.decimals,
+                    info.priceId,
+                    slot.asset_id,
+                    slot.decimals,
+                    slot.price_id
+                )));
+            }
+        }
+        Ok(layout)
+    }
+}
