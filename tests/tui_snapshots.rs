@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hedgedesk::actions::{Action, ActionKind, ActionPlan, ActionState, ActionsSnapshot, Estimate};
 use hedgedesk::app::log_buffer::{LogBuffer, LogLine};
 use hedgedesk::app::supervisor::{HealthMap, WorkerHealth, WorkerStatus};
 use hedgedesk::chain::{ChainStatus, EndpointState, EndpointStatus, HeadInfo};
 use hedgedesk::config::Config;
+use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot, SlotRow};
+use hedgedesk::oracle::slot::{PriceSlot, normalize};
 use hedgedesk::tui::state::{AppState, Phase, UnlockPhase};
 use hedgedesk::tui::theme::Theme;
 use hedgedesk::tui::update::{self, Effect};
@@ -182,7 +184,79 @@ fn unlocked_state() -> AppState {
     );
     s.health = health;
     s.chains = vec![devnet_status(0)];
+    s.oracle = Arc::new(oracle_snapshot());
     s
+}
+
+/// Three slots: BTC published 7 s ago, C964 two and a half minutes ago (stale), ETH never.
+fn oracle_snapshot() -> OracleSnapshot {
+    let now = NOW / 1000;
+    let slot = |asset_id: u64, price: i64, conf: u64, ema: i64, age: i64| PriceSlot {
+        asset_id,
+        normalized_price: normalize(price, -8, 8).unwrap_or(0),
+        price,
+        confidence: conf,
+        exponent: -8,
+        ema_price: ema,
+        ema_confidence: conf,
+        publish_time: (now - age) as u64,
+        prev_publish_time: (now - age - 1) as u64,
+    };
+    let row = |n: u8, symbol: &str, feed: u8, on_chain: PriceSlot, tx: Option<&str>| SlotRow {
+        slot: n,
+        symbol: symbol.into(),
+        asset_id: on_chain.asset_id,
+        decimals: 8,
+        price_id: B256::repeat_byte(feed),
+        on_chain,
+        latest: None,
+        stale_after_secs: 60,
+        last_tx: tx.map(String::from),
+    };
+    let mut snap = OracleSnapshot {
+        chain: "devnet".into(),
+        price_caster: "0x5FbDB2315678afecb367f032d93F642f64180aa3".parse().ok(),
+        rows: vec![
+            row(
+                0,
+                "BTC/USD",
+                0xe6,
+                slot(1, 6_140_993_501_000, 3_287_868_567, 6_094_004_700_000, 7),
+                Some("0x8a3f21c4d9e0b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8"),
+            ),
+            row(
+                1,
+                "C964/USD",
+                0xc9,
+                slot(2, 4_959_503, 5_465, 4_982_594, 150),
+                None,
+            ),
+            row(
+                2,
+                "ETH/USD",
+                0xff,
+                PriceSlot {
+                    asset_id: 3,
+                    ..PriceSlot::default()
+                },
+                None,
+            ),
+        ],
+        last_cycle: Some(CycleSummary {
+            at_ms: NOW - 3_000,
+            due: vec!["BTC/USD: 61s newer".into()],
+            action: Some(12),
+            error: None,
+        }),
+        history: Default::default(),
+    };
+    for p in [6_090, 6_110, 6_105, 6_130, 6_150, 6_120, 6_141] {
+        snap.rows[0].on_chain.price = p * 1_000_000_000;
+        snap.remember_prices();
+    }
+    snap.rows[0].on_chain.price = 6_140_993_501_000;
+    snap.remember_prices();
+    snap
 }
 
 /// A devnet with a primary and a backup endpoint; `serving` is the one in use, and an
@@ -261,6 +335,34 @@ fn the_chain_line_says_when_the_primary_endpoint_is_down() {
     assert!(line.contains("▸● backup"), "{line}");
     assert!(line.contains("(failover)"), "{line}");
     insta::assert_snapshot!("chain_line_failover", screen);
+}
+
+#[test]
+fn the_oracle_pane_shows_slots_prices_and_ages() {
+    let mut s = unlocked_state();
+    press(&mut s, KeyCode::Char('1'));
+    let screen = draw(&s);
+    for needle in [
+        "PriceCaster 0x5FbD…0aa3 on devnet · 3 slot(s)",
+        "61,409.93501000",
+        "±32.87868567",
+        "614099350",
+        "0.04959503",
+        "7s",
+        "2m",
+        "never",
+        "BTC/USD · 8 publications",
+        "last cycle 3s ago: BTC/USD: 61s newer → action #12",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("oracle_pane", screen);
+    // Moving the selection moves the chart to that feed.
+    press(&mut s, KeyCode::Down);
+    assert!(draw(&s).contains("C964/USD · 1 publications"));
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod decode;
 pub mod hermes;
+pub mod pane;
 pub mod policy;
 pub mod publish;
 pub mod slot;

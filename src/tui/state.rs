@@ -135,6 +135,9 @@ pub struct AppState {
     pub health: HealthMap,
     /// One per configured chain, from the chain health workers.
     pub chains: Vec<ChainStatus>,
+    /// The oracle desk's pane, from its worker.
+    pub oracle: Arc<crate::oracle::pane::OracleSnapshot>,
+    pub oracle_pos: ListPosition,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -169,6 +172,7 @@ impl AppState {
         } else {
             UnlockPhase::OfferCreate
         };
+        let oracle_chain = config.oracle.chain.clone();
         AppState {
             phase: Phase::Unlock(phase),
             tab: Tab::Actions,
@@ -184,6 +188,11 @@ impl AppState {
             actions_pos: ListPosition::default(),
             health: HealthMap::new(),
             chains: Vec::new(),
+            oracle: Arc::new(crate::oracle::pane::OracleSnapshot {
+                chain: oracle_chain,
+                ..Default::default()
+            }),
+            oracle_pos: ListPosition::default(),
             logs,
             logs_scroll: 0,
             now_ms,

@@ -218,6 +218,11 @@ fn scroll(state: &mut AppState, delta: isize) {
             let next = state.logs_scroll as isize - delta;
             state.logs_scroll = next.clamp(0, max) as usize;
         }
+        Tab::Desk(crate::desks::Desk::Oracle) => {
+            let len = state.oracle.rows.len();
+            let next = state.oracle_pos.selected as isize + delta;
+            state.oracle_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+        }
         Tab::Desk(_) => {}
     }
 }

@@ -6,6 +6,7 @@ mod confirm;
 mod desk_tab;
 mod help;
 mod logs_tab;
+mod oracle_tab;
 mod palette;
 mod status_bar;
 pub mod table;
@@ -35,6 +36,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
     .areas(area);
     render_tabs(frame, tabs, state);
     match state.tab {
+        Tab::Desk(crate::desks::Desk::Oracle) => oracle_tab::render(frame, body, state),
         Tab::Desk(desk) => desk_tab::render(frame, body, state, desk),
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
