@@ -131,7 +131,7 @@ fn unlock(t: &Tmux) {
     t.wait_for("Unlock keystore");
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 4/4");
+    t.wait_for("workers 5/5");
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn console_end_to_end_with_a_kill_after_approval() {
     t.wait_for("pending 1");
 
     for (key, text) in [
-        ("1", "Oracle desk"),
+        ("1", "Oracle · no PriceCaster on devnet yet"),
         ("2", "Liquidations desk"),
         ("3", "AnyHedge desk"),
         ("4", "Perp desk"),
@@ -273,7 +273,7 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
     t.keys(&["Enter"]);
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 4/4");
+    t.wait_for("workers 5/5");
     t.wait_for("No actions yet");
     t.keys(&["q"]);
     common::wait_until("the console to quit", Duration::from_secs(15), || {

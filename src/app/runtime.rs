@@ -13,6 +13,9 @@ use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
+use crate::oracle::desk::OracleDesk;
+use crate::oracle::pane::OracleSnapshot;
+use crate::prices::PriceCache;
 use crate::store::Store;
 
 pub struct Runtime {
@@ -32,6 +35,10 @@ pub struct Runtime {
     /// The operator account's tx tracker on each chain (already running), for waiting on
     /// a send's outcome.
     pub trackers: std::collections::BTreeMap<String, Arc<Tracker>>,
+    /// The one price cache every desk reads (fed by the oracle desk).
+    pub prices: PriceCache,
+    /// The Oracle tab's snapshot.
+    pub oracle: watch::Receiver<Arc<OracleSnapshot>>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -105,7 +112,23 @@ impl Runtime {
                 follow_sent_actions(queue.clone(), store.clone(), Duration::from_secs(1), cancel)
             });
         }
-        tracing::info!(%account, workers = 2 + 2 * chains.len(), "runtime started");
+        // The oracle desk, on the chain its config names.
+        let prices = PriceCache::new();
+        let oracle_chain = chains
+            .iter()
+            .find(|c| c.name() == config.oracle.chain)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("oracle.chain: no [chains.{}]", config.oracle.chain))?;
+        let desk = OracleDesk::new(
+            config.clone(),
+            oracle_chain,
+            store.clone(),
+            queue.clone(),
+            prices.clone(),
+        );
+        let oracle = desk.subscribe();
+        supervisor.spawn("oracle", move |cancel| desk.clone().run(cancel));
+        tracing::info!(%account, workers = 3 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -117,6 +140,8 @@ impl Runtime {
             chains,
             senders,
             trackers,
+            prices,
+            oracle,
             chain_status,
             supervisor,
         })

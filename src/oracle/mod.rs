@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod decode;
+pub mod desk;
 pub mod hermes;
 pub mod pane;
 pub mod policy;

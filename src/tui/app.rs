@@ -83,6 +83,7 @@ async fn event_loop(
     let mut actions_rx = None;
     let mut health_rx = None;
     let mut chains_rx = None;
+    let mut oracle_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -121,6 +122,8 @@ async fn event_loop(
                         health_rx = Some(rt.health.clone());
                         state.health = rt.health.borrow().clone();
                         chains_rx = Some(rt.chain_status.clone());
+                        oracle_rx = Some(rt.oracle.clone());
+                        state.oracle = rt.oracle.borrow().clone();
                         state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
@@ -158,6 +161,12 @@ async fn event_loop(
             Ok(()) = changed(&mut chains_rx) => {
                 if let Some(rx) = &mut chains_rx {
                     state.chains = rx.borrow_and_update().clone();
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut oracle_rx) => {
+                if let Some(rx) = &mut oracle_rx {
+                    state.oracle = rx.borrow_and_update().clone();
                 }
                 dirty = true;
             }

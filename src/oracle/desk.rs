@@ -1,0 +1,241 @@
+//! The oracle desk's worker: finds the PriceCaster on its chain, streams the configured
+//! feeds from Hermes, runs every update through the publishing cycle, and keeps the pane's
+//! snapshot fresh (slots as the contract holds them, the last cycle, price history).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::decode::{emitter, load_sets};
+use super::hermes::{HermesClient, StreamEvent, StreamOptions, stream_prices};
+use super::pane::{CycleSummary, OracleSnapshot, SlotRow};
+use super::publish::Publisher;
+use super::slot::PriceSlot;
+use crate::actions::{ActionKind, ActionQueue};
+use crate::chain::Chain;
+use crate::chain::contracts::PriceCaster;
+use crate::config::Config;
+use crate::prices::PriceCache;
+use crate::store::Store;
+
+/// The name the PriceCaster is recorded under in `deployments`.
+pub const PRICE_CASTER: &str = "oracle.price_caster";
+/// How often the pane re-reads the slots from the contract.
+const REFRESH: Duration = Duration::from_secs(2);
+/// How often to look again for a PriceCaster that is not deployed yet.
+const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct OracleDesk {
+    pub config: Arc<Config>,
+    pub chain: Chain,
+    pub store: Store,
+    pub queue: ActionQueue,
+    pub prices: PriceCache,
+    pub pane: Arc<watch::Sender<Arc<OracleSnapshot>>>,
+}
+
+impl OracleDesk {
+    pub fn new(
+        config: Arc<Config>,
+        chain: Chain,
+        store: Store,
+        queue: ActionQueue,
+        prices: PriceCache,
+    ) -> Self {
+        let empty = OracleSnapshot {
+            chain: chain.name().to_string(),
+            ..OracleSnapshot::default()
+        };
+        Self {
+            config,
+            chain,
+            store,
+            queue,
+            prices,
+            pane: Arc::new(watch::channel(Arc::new(empty)).0),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<OracleSnapshot>> {
+        self.pane.subscribe()
+    }
+
+    /// Runs until `cancel`.
+    pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let chain_id = self.chain.chain_id();
+        let price_caster = loop {
+            if let Some(d) = self.store.deployment(chain_id, PRICE_CASTER).await? {
+                break d.address;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(WAIT_FOR_CONTRACT) => {}
+            }
+        };
+        let oracle = &self.config.oracle;
+        let sets = load_sets(&oracle.guardian_sets).map_err(anyhow::Error::msg)?;
+        let accepted =
+            emitter(oracle.emitter_chain, &oracle.emitter_address).map_err(anyhow::Error::msg)?;
+        let feeds: BTreeMap<B256, _> = oracle
+            .feeds
+            .iter()
+            .filter_map(|f| Some((f.price_id.parse::<B256>().ok()?, f.clone())))
+            .collect();
+        let publisher = Publisher {
+            chain: self.chain.name().to_string(),
+            chain_id,
+            price_caster,
+            provider: self.chain.provider(),
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            prices: self.prices.clone(),
+            sets,
+            emitter: accepted,
+            feeds,
+        };
+        let mut snapshot = OracleSnapshot {
+            chain: self.chain.name().to_string(),
+            price_caster: Some(price_caster),
+            ..OracleSnapshot::default()
+        };
+        self.refresh(&mut snapshot, price_caster).await;
+
+        let ids: Vec<B256> = publisher.feeds.keys().copied().collect();
+        let mut events = if ids.is_empty() {
+            tracing::info!("oracle: no [[oracle.feeds]] configured; nothing to stream");
+            None
+        } else {
+            let client = HermesClient::new(
+                &oracle.hermes_url,
+                HermesClient::token_from_env(),
+                oracle.batch_size as usize,
+                Duration::from_secs(15),
+            )?;
+            Some(stream_prices(
+                client,
+                ids,
+                StreamOptions::default(),
+                cancel.child_token(),
+            ))
+        };
+        let mut refresh = tokio::time::interval(REFRESH);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                event = next(&mut events) => match event {
+                    Some(StreamEvent::Update(update)) => {
+                        for binary in &update.binary {
+                            let now = chrono::Utc::now();
+                            let summary = match publisher
+                                .cycle(binary, now.timestamp().max(0) as u64, false)
+                                .await
+                            {
+                                Ok(report) => CycleSummary {
+                                    at_ms: now.timestamp_millis(),
+                                    due: report.due,
+                                    action: report.action,
+                                    error: None,
+                                },
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "oracle: update not published");
+                                    CycleSummary {
+                                        at_ms: now.timestamp_millis(),
+                                        due: Vec::new(),
+                                        action: None,
+                                        error: Some(e.to_string()),
+                                    }
+                                }
+                            };
+                            snapshot.last_cycle = Some(summary);
+                        }
+                        self.refresh(&mut snapshot, price_caster).await;
+                    }
+                    Some(StreamEvent::Garbage { reason }) => {
+                        tracing::warn!(%reason, "oracle: Hermes sent an event that does not parse");
+                    }
+                    Some(_) => {}
+                    None => events = None,
+                },
+                _ = refresh.tick() => self.refresh(&mut snapshot, price_caster).await,
+            }
+        }
+    }
+
+    /// Re-reads the layout and every slot from the contract, then publishes the snapshot.
+    async fn refresh(&self, snapshot: &mut OracleSnapshot, price_caster: Address) {
+        match self.rows(price_caster).await {
+            Ok(rows) => {
+                snapshot.rows = rows;
+                snapshot.remember_prices();
+            }
+            Err(e) => tracing::debug!(error = %e, "oracle: pane refresh failed"),
+        }
+        self.pane.send_replace(Arc::new(snapshot.clone()));
+    }
+
+    async fn rows(&self, price_caster: Address) -> anyhow::Result<Vec<SlotRow>> {
+        let layout = self.store.oracle_slots(self.chain.chain_id()).await?;
+        let contract = PriceCaster::new(price_caster, self.chain.provider());
+        let last_tx = self
+            .queue
+            .snapshot()
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::PublishPrices && a.tx_hash.is_some())
+            .max_by_key(|a| a.id)
+            .and_then(|a| a.tx_hash.clone());
+        let mut rows = Vec::with_capacity(layout.len());
+        for slot in layout {
+            let s = contract.getSlot(slot.slot).call().await?;
+            let on_chain = PriceSlot {
+                asset_id: s.assetId,
+                normalized_price: s.normalizedPrice,
+                price: s.price,
+                confidence: s.confidence,
+                exponent: s.exponent,
+                ema_price: s.emaPrice,
+                ema_confidence: s.emaConfidence,
+                publish_time: s.publishTime,
+                prev_publish_time: s.prevPublishTime,
+            };
+            let stale_after_secs = self
+                .config
+                .oracle
+                .feeds
+                .iter()
+                .find(|f| f.price_id.parse::<B256>().ok() == Some(slot.price_id))
+                .map(|f| f.time_difference_secs)
+                .unwrap_or(60);
+            rows.push(SlotRow {
+                slot: slot.slot,
+                symbol: slot.symbol,
+                asset_id: slot.asset_id,
+                decimals: slot.decimals,
+                price_id: slot.price_id,
+                latest: self.prices.get(&slot.price_id),
+                on_chain,
+                stale_after_secs,
+                last_tx: if s.publishTime != 0 {
+                    last_tx.clone()
+                } else {
+                    None
+                },
+            });
+        }
+        Ok(rows)
+    }
+}
+
+async fn next(
+    events: &mut Option<tokio::sync::mpsc::Receiver<StreamEvent>>,
+) -> Option<StreamEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

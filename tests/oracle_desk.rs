@@ -1,0 +1,160 @@
+//! The oracle desk as the runtime runs it: it finds the PriceCaster recorded for its chain,
+//! streams the configured feeds from a Hermes on 127.0.0.1, publishes what is due through
+//! the action queue (auto policy) and shows the slots in its pane snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::providers::ProviderBuilder;
+use axum::Router;
+use axum::body::Body;
+use axum::response::Response;
+use axum::routing::get;
+use hedgedesk::app::Runtime;
+use hedgedesk::chain::contracts::PriceCaster;
+use hedgedesk::config::{ChainConfig, Config, DEVNET_CHAIN, EndpointConfig, FeedConfig};
+use hedgedesk::devnet::{AnvilNode, AnvilOptions};
+use hedgedesk::oracle::bootstrap::{Bootstrap, layout_from_config};
+use hedgedesk::oracle::desk::PRICE_CASTER;
+use hedgedesk::oracle::verify::guardians::{AcceptedEmitter, GuardianSet, GuardianSets};
+use hedgedesk::store::{Deployment, Store};
+
+const SSE: &str = include_str!("fixtures/pyth/hermes_v2_sse_stream_example.txt");
+const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
+const C964: &str = "0xc96458d393fe9deb7a7d63a0ac41e2898a67a7750dbd166673279e06c868df0a";
+
+/// Hermes's stream: the recorded events on every connection, then a close.
+async fn hermes() -> String {
+    let app = Router::new().route(
+        "/v2/updates/price/stream",
+        get(|| async {
+            let events: Vec<Result<String, std::convert::Infallible>> = SSE
+                .lines()
+                .filter(|l| l.starts_with("data:"))
+                .map(|l| Ok(format!("{l}\n\n")))
+                .collect();
+            Response::new(Body::from_stream(futures::stream::iter(events)))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_streams_publishes_and_shows_its_slots() {
+    let node = AnvilNode::start(&AnvilOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5)).unwrap();
+
+    // The devnet PriceCaster runs guardian set 4 as its current set; so does the desk.
+    let set4 = GuardianSets::mainnet().get(4).unwrap().clone();
+    let deployer = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(node.signer(0)))
+        .connect_http(node.http_url().parse().unwrap());
+    let caster = PriceCaster::deploy(
+        &deployer,
+        set4.keys.clone(),
+        4,
+        AcceptedEmitter::PYTHNET.chain,
+        AcceptedEmitter::PYTHNET.address,
+        0,
+    )
+    .await
+    .unwrap();
+    store
+        .record_deployment(Deployment {
+            chain_id: node.chain_id,
+            name: PRICE_CASTER.into(),
+            address: *caster.address(),
+            artifact: "PriceCaster".into(),
+            tx_hash: Default::default(),
+            block_number: 1,
+            deployed_at_ms: 0,
+        })
+        .await
+        .unwrap();
+    let sets_file = dir.path().join("guardian-sets.json");
+    let current = GuardianSets::new([GuardianSet {
+        expiration_time: 0,
+        ..set4
+    }])
+    .unwrap();
+    std::fs::write(&sets_file, current.to_json("devnet: set 4 is current")).unwrap();
+
+    let mut config = Config::default();
+    config.chains.insert(
+        DEVNET_CHAIN.into(),
+        ChainConfig {
+            chain_id: node.chain_id,
+            endpoints: vec![EndpointConfig {
+                name: "anvil".into(),
+                url: node.http_url(),
+                ws_url: String::new(),
+            }],
+            confirmations: 0,
+            poll_interval_ms: 100,
+            ..ChainConfig::default()
+        },
+    );
+    config.oracle.hermes_url = hermes().await;
+    config.oracle.guardian_sets = sets_file.to_str().unwrap().into();
+    let feed = |symbol: &str, asset_id, id: &str| FeedConfig {
+        symbol: symbol.into(),
+        asset_id,
+        decimals: 8,
+        price_id: id.into(),
+        ..FeedConfig::default()
+    };
+    config.oracle.feeds = vec![feed("BTC/USD", 1, BTC), feed("C964/USD", 2, C964)];
+    let config = Arc::new(config);
+    let rt = Runtime::start(config.clone(), store.clone(), node.signer(0))
+        .await
+        .unwrap();
+
+    Bootstrap {
+        chain_id: node.chain_id,
+        price_caster: *caster.address(),
+        provider: node.provider(),
+        store: store.clone(),
+        sender: &rt.senders[DEVNET_CHAIN],
+        tracker: &rt.trackers[DEVNET_CHAIN],
+    }
+    .run(&layout_from_config(&config.oracle.feeds).unwrap())
+    .await
+    .unwrap();
+
+    // The stream replays on every reconnection, so the desk publishes once the layout is in.
+    let mut pane = rt.oracle.clone();
+    let snapshot = tokio::time::timeout(Duration::from_secs(40), async {
+        loop {
+            {
+                let snap = pane.borrow_and_update().clone();
+                if snap.rows.len() == 2 && snap.rows[0].on_chain.publish_time == 1_714_748_300 {
+                    return snap;
+                }
+            }
+            pane.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the desk published BTC from the stream");
+    assert_eq!(snapshot.price_caster, Some(*caster.address()));
+    assert_eq!(snapshot.rows[0].symbol, "BTC/USD");
+    assert_eq!(snapshot.rows[0].on_chain.price, 6_163_260_000_000);
+    assert!(snapshot.rows[0].last_tx.is_some());
+    assert_eq!(
+        snapshot.rows[1].on_chain.publish_time, 0,
+        "no C964 price in the stream"
+    );
+    assert!(snapshot.history[&0].contains(&6_163_260_000_000));
+    assert!(snapshot.last_cycle.is_some());
+    assert_eq!(
+        rt.prices.get(&BTC.parse().unwrap()).unwrap().publish_time,
+        1_714_748_301,
+        "the cache holds the newest verified price, published or not"
+    );
+    rt.shutdown().await;
+}
