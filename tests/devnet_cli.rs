@@ -105,6 +105,16 @@ fn devnet_up_prints_addresses_cast_reads_them_and_ctrl_c_stops_anvil() {
         "totalSupply through {rpc}: {supply}"
     );
     assert_eq!(cast_call(&rpc, &usdc, "decimals()(uint8)"), "6");
+    // The oracle desk's PriceCaster, empty, and the devnet guardian set written for the desk.
+    let caster = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("oracle.price_caster"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no oracle.price_caster line in:\n{text}"))
+        .to_string();
+    assert_eq!(cast_call(&rpc, &caster, "slotCount()(uint8)"), "0");
+    assert_eq!(cast_call(&rpc, &caster, "guardianSetIndex()(uint32)"), "0");
+    assert!(desk.data.join("devnet-guardian-sets.json").is_file());
 
     // The addresses are in the store under the chain id.
     let db = rusqlite::Connection::open(desk.db()).unwrap();

@@ -58,6 +58,26 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store()?;
     let mut devnet = Devnet::start(options, store).await?;
     devnet.seed(&scenario).await?;
+    // The devnet price source's guardian set, for `[oracle] guardian_sets = "<this file>"`.
+    let oracle_sets = match &scenario.price_caster {
+        Some(_) => {
+            let source = super::pyth::DevnetPythSource::new(
+                super::scenario::DEVNET_GUARDIAN_SEED,
+                super::scenario::DEVNET_GUARDIANS,
+                0,
+            );
+            let path = ctx.data_dir.join("devnet-guardian-sets.json");
+            std::fs::write(
+                &path,
+                source
+                    .guardian_sets()
+                    .to_json("devnet guardian set: keys derived from a public seed; devnet only"),
+            )
+            .with_context(|| format!("writing {}", path.display()))?;
+            Some((path, source.emitter))
+        }
+        None => None,
+    };
 
     if args.json {
         let contracts: serde_json::Map<String, serde_json::Value> = devnet
@@ -100,6 +120,13 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
             println!("  ({i}) {}{role}", key.address());
         }
         println!("store      {}", ctx.data_dir.display());
+        if let Some((path, emitter)) = &oracle_sets {
+            println!(
+                "oracle     devnet price source: [oracle] guardian_sets = \"{}\", emitter_address = \"{}\"",
+                path.display(),
+                emitter.address
+            );
+        }
         println!("Ctrl-C stops the devnet.");
     }
     use std::io::Write;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use super::anvil::{AnvilNode, AnvilOptions};
 use super::control::DevnetControl;
 use super::scenario::{Holder, Scenario};
-use crate::chain::contracts::TestToken;
+use crate::chain::contracts::{PriceCaster, TestToken};
 use crate::config::{ChainConfig, EndpointConfig};
 use crate::store::{Deployment, Store};
 
@@ -68,6 +68,27 @@ impl Devnet {
             })?;
             self.record(token.deployment_name(), "TestToken", address, &receipt)
                 .await?;
+        }
+        if let Some(spec) = &scenario.price_caster {
+            let name = crate::oracle::desk::PRICE_CASTER.to_string();
+            let receipt = PriceCaster::deploy_builder(
+                &self.deployer,
+                spec.guardians.clone(),
+                spec.guardian_set_index,
+                spec.emitter_chain,
+                spec.emitter_address,
+                spec.flags,
+            )
+            .send()
+            .await
+            .with_context(|| format!("deploying {name}"))?
+            .get_receipt()
+            .await
+            .with_context(|| format!("waiting for {name}'s receipt"))?;
+            let address = receipt
+                .contract_address
+                .with_context(|| format!("{name}: the receipt has no contract address"))?;
+            self.record(name, "PriceCaster", address, &receipt).await?;
         }
         for mint in &scenario.mints {
             let name = format!("token.{}", mint.token);

@@ -13,4 +13,4 @@ pub mod scenario;
 pub use anvil::{AnvilError, AnvilNode, AnvilOptions, find_anvil, find_tool};
 pub use control::DevnetControl;
 pub use deploy::Devnet;
-pub use scenario::{Holder, Mint, Scenario, TokenSpec};
+pub use scenario::{Holder, Mint, PriceCasterSpec, Scenario, TokenSpec};

@@ -8,6 +8,39 @@ use alloy::primitives::{Address, U256};
 pub struct Scenario {
     pub tokens: Vec<TokenSpec>,
     pub mints: Vec<Mint>,
+    /// The oracle desk's PriceCaster, deployed as `oracle.price_caster`.
+    pub price_caster: Option<PriceCasterSpec>,
+}
+
+/// A PriceCaster and the guardian set and emitter it accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceCasterSpec {
+    pub guardians: Vec<Address>,
+    pub guardian_set_index: u32,
+    pub emitter_chain: u16,
+    pub emitter_address: alloy::primitives::B256,
+    /// Construction-only flags (bit 7 testing mode, bit 6 no Merkle check).
+    pub flags: u8,
+}
+
+/// The seed of the devnet guardian set `devnet up` deploys PriceCaster with.
+pub const DEVNET_GUARDIAN_SEED: u64 = 1;
+/// Guardians in that set (quorum 4).
+pub const DEVNET_GUARDIANS: usize = 5;
+
+impl PriceCasterSpec {
+    /// Accepting the devnet price source ([`crate::devnet::pyth::DevnetPythSource`]).
+    pub fn devnet() -> Self {
+        let source =
+            crate::devnet::pyth::DevnetPythSource::new(DEVNET_GUARDIAN_SEED, DEVNET_GUARDIANS, 0);
+        Self {
+            guardians: source.set.keys.clone(),
+            guardian_set_index: source.set.index,
+            emitter_chain: source.emitter.chain,
+            emitter_address: source.emitter.address,
+            flags: 0,
+        }
+    }
 }
 
 /// An ERC-20 test token, deployed as `token.<key>` from the `TestToken` artifact.
@@ -68,7 +101,8 @@ impl Scenario {
     }
 
     /// What `hedgedesk devnet up` seeds: the stablecoin, wrapped BTC and wrapped ETH the
-    /// desks trade in, and balances for dev accounts 1 to 4 (0 is the deployer).
+    /// desks trade in, balances for dev accounts 1 to 4 (0 is the deployer), and a
+    /// PriceCaster accepting the devnet price source.
     pub fn standard() -> Self {
         let tokens = vec![
             TokenSpec::new("usdc", "USD Coin (devnet)", "USDC", 6, 100_000_000),
@@ -78,6 +112,7 @@ impl Scenario {
         let mut scenario = Scenario {
             tokens,
             mints: Vec::new(),
+            price_caster: Some(PriceCasterSpec::devnet()),
         };
         for dev in 1..=4 {
             scenario = scenario
