@@ -216,6 +216,40 @@ pub enum OracleCommand {
     /// Parse and verify a Pyth update (PNAU or a Wormhole VAA, hex or base64) and print JSON;
     /// exits 1 with the reason when anything fails verification
     Decode(OracleDecodeArgs),
+    /// Allocate a PriceCaster slot for every [[oracle.feeds]] entry, in order, and record the
+    /// layout (idempotent; asks for a typed YES before it sends anything)
+    Bootstrap(OracleBootstrapArgs),
+    /// Allocate one more slot for a feed and record it (asks for a typed YES)
+    Register(OracleRegisterArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OracleBootstrapArgs {
+    /// Reset the contract and the stored layout first (every slot is cleared)
+    #[arg(long)]
+    pub reset: bool,
+    /// Do not ask for the typed YES
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OracleRegisterArgs {
+    /// For people, e.g. BTC/USD
+    #[arg(long)]
+    pub symbol: String,
+    /// The id consumers look the price up by
+    #[arg(long)]
+    pub asset_id: u64,
+    /// The asset's decimals (0 to 19)
+    #[arg(long)]
+    pub decimals: u8,
+    /// The Pyth feed id (32 bytes hex)
+    #[arg(long)]
+    pub price_id: String,
+    /// Do not ask for the typed YES
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

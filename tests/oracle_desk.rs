@@ -119,8 +119,8 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
         price_caster: *caster.address(),
         provider: node.provider(),
         store: store.clone(),
-        sender: &rt.senders[DEVNET_CHAIN],
-        tracker: &rt.trackers[DEVNET_CHAIN],
+        sender: rt.senders[DEVNET_CHAIN].clone(),
+        tracker: rt.trackers[DEVNET_CHAIN].clone(),
     }
     .run(&layout_from_config(&config.oracle.feeds).unwrap())
     .await

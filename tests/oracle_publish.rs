@@ -133,8 +133,8 @@ async fn recorded_hermes_updates_are_stored_on_a_devnet_price_caster() {
         price_caster: caster_address,
         provider: node.provider(),
         store: store.clone(),
-        sender: &rt.senders[DEVNET_CHAIN],
-        tracker: &rt.trackers[DEVNET_CHAIN],
+        sender: rt.senders[DEVNET_CHAIN].clone(),
+        tracker: rt.trackers[DEVNET_CHAIN].clone(),
     };
     let mining = tokio::spawn({
         let control = control.clone();

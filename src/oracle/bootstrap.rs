@@ -17,13 +17,13 @@ use crate::store::{OracleSlot, Store};
 /// How long one allocation may take to confirm.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub struct Bootstrap<'a> {
+pub struct Bootstrap {
     pub chain_id: u64,
     pub price_caster: Address,
     pub provider: RootProvider,
     pub store: Store,
-    pub sender: &'a Sender,
-    pub tracker: &'a Tracker,
+    pub sender: Sender,
+    pub tracker: std::sync::Arc<Tracker>,
 }
 
 /// The feeds as slots, in order; every field checked before anything is written.
@@ -56,7 +56,7 @@ pub fn layout_from_config(feeds: &[FeedConfig]) -> Result<Vec<OracleSlot>, Strin
         .collect()
 }
 
-impl Bootstrap<'_> {
+impl Bootstrap {
     /// Resets the contract and the stored layout. Callers ask the operator first.
     pub async fn reset(&self) -> anyhow::Result<()> {
         let key = format!(

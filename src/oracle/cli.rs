@@ -17,6 +17,8 @@ pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
         }
         OracleCommand::Feeds(args) => feeds(&args, ctx),
         OracleCommand::Decode(args) => decode(&args, ctx),
+        OracleCommand::Bootstrap(args) => super::admin::bootstrap(&args, ctx),
+        OracleCommand::Register(args) => super::admin::register(&args, ctx),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the Wormhole guardian set, normalised into 92-byte price slots and published to our
 //! PriceCaster contract.
 
+pub mod admin;
 pub mod bootstrap;
 pub mod cli;
 pub mod decode;
