@@ -151,6 +151,10 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
     );
     assert!(snapshot.history[&0].contains(&6_163_260_000_000));
     assert!(snapshot.last_cycle.is_some());
+    let stats = store.oracle_cycle_stats(node.chain_id).await.unwrap();
+    assert!(stats.cycles >= 2, "{stats:?}");
+    assert!(stats.proposed >= 1, "{stats:?}");
+    assert!(stats.max_duration_us > 0);
     assert_eq!(
         rt.prices.get(&BTC.parse().unwrap()).unwrap().publish_time,
         1_714_748_301,

@@ -13,6 +13,7 @@ use hedgedesk::chain::{ChainStatus, EndpointState, EndpointStatus, HeadInfo};
 use hedgedesk::config::Config;
 use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot, SlotRow};
 use hedgedesk::oracle::slot::{PriceSlot, normalize};
+use hedgedesk::store::CycleStats;
 use hedgedesk::tui::state::{AppState, Phase, UnlockPhase};
 use hedgedesk::tui::theme::Theme;
 use hedgedesk::tui::update::{self, Effect};
@@ -249,6 +250,16 @@ fn oracle_snapshot() -> OracleSnapshot {
             error: None,
         }),
         history: Default::default(),
+        stats: CycleStats {
+            cycles: 42,
+            proposed: 9,
+            refused: 1,
+            mean_duration_us: 3_400,
+            max_duration_us: 9_100,
+            tx_confirmed: 8,
+            tx_failed: 1,
+            fees_wei: 2_150_000_000_000_000,
+        },
     };
     for p in [6_090, 6_110, 6_105, 6_130, 6_150, 6_120, 6_141] {
         snap.rows[0].on_chain.price = p * 1_000_000_000;
@@ -353,6 +364,7 @@ fn the_oracle_pane_shows_slots_prices_and_ages() {
         "never",
         "BTC/USD · 8 publications",
         "last cycle 3s ago: BTC/USD: 61s newer → action #12",
+        "42 cycles, 9 proposed, 1 refused, mean 3 ms · txs 8 ok 1 failed, fees 0.00215 ETH",
     ] {
         assert!(
             screen.contains(needle),

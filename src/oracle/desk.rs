@@ -20,7 +20,7 @@ use crate::chain::Chain;
 use crate::chain::contracts::PriceCaster;
 use crate::config::Config;
 use crate::prices::PriceCache;
-use crate::store::Store;
+use crate::store::{CycleOutcome, CycleRecord, Store};
 
 /// The name the PriceCaster is recorded under in `deployments`.
 pub const PRICE_CASTER: &str = "oracle.price_caster";
@@ -131,10 +131,28 @@ impl OracleDesk {
                     Some(StreamEvent::Update(update)) => {
                         for binary in &update.binary {
                             let now = chrono::Utc::now();
-                            let summary = match publisher
+                            let started = std::time::Instant::now();
+                            let result = publisher
                                 .cycle(binary, now.timestamp().max(0) as u64, false)
-                                .await
-                            {
+                                .await;
+                            let record = CycleRecord {
+                                chain_id,
+                                at_ms: now.timestamp_millis(),
+                                duration_us: started.elapsed().as_micros() as u64,
+                                verified: result.as_ref().map(|r| r.verified_prices as u32).unwrap_or(0),
+                                due: result.as_ref().map(|r| r.due.len() as u32).unwrap_or(0),
+                                outcome: match &result {
+                                    Err(_) => CycleOutcome::Refused,
+                                    Ok(r) if r.action.is_some() => CycleOutcome::Proposed,
+                                    Ok(_) => CycleOutcome::NothingDue,
+                                },
+                                action_id: result.as_ref().ok().and_then(|r| r.action),
+                                error: result.as_ref().err().map(|e| e.to_string()),
+                            };
+                            if let Err(e) = self.store.record_oracle_cycle(record).await {
+                                tracing::warn!(error = %e, "oracle: cycle not recorded");
+                            }
+                            let summary = match result {
                                 Ok(report) => CycleSummary {
                                     at_ms: now.timestamp_millis(),
                                     due: report.due,
@@ -174,6 +192,9 @@ impl OracleDesk {
                 snapshot.remember_prices();
             }
             Err(e) => tracing::debug!(error = %e, "oracle: pane refresh failed"),
+        }
+        if let Ok(stats) = self.store.oracle_cycle_stats(self.chain.chain_id()).await {
+            snapshot.stats = stats;
         }
         self.pane.send_replace(Arc::new(snapshot.clone()));
     }

@@ -21,6 +21,8 @@ pub struct OracleSnapshot {
     pub last_cycle: Option<CycleSummary>,
     /// By slot, oldest first.
     pub history: BTreeMap<u8, VecDeque<i64>>,
+    /// Every cycle so far on this chain, from the store.
+    pub stats: crate::store::CycleStats,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -45,6 +45,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/004_tx_journal.sql"),
     // 5: the oracle desk's slot layout.
     include_str!("sql/005_oracle_slots.sql"),
+    // 6: the oracle desk's per-cycle statistics.
+    include_str!("sql/006_oracle_cycles.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let [table_area, chart_area, cycle_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(5),
-        Constraint::Length(1),
+        Constraint::Length(2),
     ])
     .areas(inner);
 
@@ -213,7 +213,24 @@ fn render_cycle(frame: &mut Frame, area: Rect, state: &AppState, snap: &OracleSn
             }
         }
     };
-    frame.render_widget(Paragraph::new(line), area);
+    let s = &snap.stats;
+    let mut lines = vec![line];
+    if s.cycles > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} cycles, {} proposed, {} refused, mean {} ms · txs {} ok {} failed, fees {}",
+                s.cycles,
+                s.proposed,
+                s.refused,
+                s.mean_duration_us / 1000,
+                s.tx_confirmed,
+                s.tx_failed,
+                format::eth(s.fees_wei, 6)
+            ),
+            Style::new().fg(t.muted),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// `0xe62d…5b43`
