@@ -221,6 +221,19 @@ pub enum OracleCommand {
     Bootstrap(OracleBootstrapArgs),
     /// Allocate one more slot for a feed and record it (asks for a typed YES)
     Register(OracleRegisterArgs),
+    /// One publishing cycle now: fetch the configured feeds from Hermes, verify, apply the
+    /// publish policy, and journal a publish_prices action when anything is due
+    Publish(OraclePublishArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OraclePublishArgs {
+    /// Fetch, verify and decide, but journal nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

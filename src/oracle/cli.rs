@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::hermes::HermesClient;
 use crate::app::AppContext;
-use crate::cli::{OracleCommand, OracleDecodeArgs, OracleFeedsArgs};
+use crate::cli::{OracleCommand, OracleDecodeArgs, OracleFeedsArgs, OraclePublishArgs};
 use crate::desks::Desk;
 
 pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
@@ -19,6 +19,7 @@ pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
         OracleCommand::Decode(args) => decode(&args, ctx),
         OracleCommand::Bootstrap(args) => super::admin::bootstrap(&args, ctx),
         OracleCommand::Register(args) => super::admin::register(&args, ctx),
+        OracleCommand::Publish(args) => publish(&args, ctx),
     }
 }
 
@@ -85,6 +86,99 @@ fn feeds(args: &OracleFeedsArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
     } else {
         for feed in &feeds {
             println!("{}  {:<24} {}", feed.id, feed.symbol, feed.description);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish(args: &OraclePublishArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    use alloy::primitives::B256;
+
+    let oracle = &ctx.config.oracle;
+    let chain_config = ctx
+        .config
+        .chains
+        .get(&oracle.chain)
+        .with_context(|| format!("oracle.chain: no [chains.{}]", oracle.chain))?;
+    let feeds: std::collections::BTreeMap<B256, _> = oracle
+        .feeds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            f.price_id
+                .parse::<B256>()
+                .map(|id| (id, f.clone()))
+                .map_err(|_| anyhow::anyhow!("oracle.feeds[{i}].price_id: not 32 bytes of hex"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if feeds.is_empty() {
+        anyhow::bail!("oracle.feeds: no feeds configured; list them under [[oracle.feeds]]");
+    }
+    let store = ctx.open_store()?;
+    let client = hermes(ctx)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let reports = runtime.block_on(async {
+        let price_caster = store
+            .deployment(chain_config.chain_id, super::desk::PRICE_CASTER)
+            .await?
+            .with_context(|| {
+                format!(
+                    "no PriceCaster recorded for chain {}",
+                    chain_config.chain_id
+                )
+            })?
+            .address;
+        let chain = crate::chain::Chain::connect(&oracle.chain, chain_config)?;
+        let publisher = super::publish::Publisher {
+            chain: oracle.chain.clone(),
+            chain_id: chain_config.chain_id,
+            price_caster,
+            provider: chain.provider(),
+            store: store.clone(),
+            queue: crate::actions::ActionQueue::open(store.clone(), ctx.config.clone()).await?,
+            prices: crate::prices::PriceCache::new(),
+            sets: super::decode::load_sets(&oracle.guardian_sets).map_err(anyhow::Error::msg)?,
+            emitter: super::decode::emitter(oracle.emitter_chain, &oracle.emitter_address)
+                .map_err(anyhow::Error::msg)?,
+            feeds: feeds.clone(),
+        };
+        let ids: Vec<B256> = feeds.keys().copied().collect();
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let mut reports = Vec::new();
+        for update in client.latest(&ids).await? {
+            for binary in &update.binary {
+                reports.push(publisher.cycle(binary, now, args.dry_run).await?);
+            }
+        }
+        anyhow::Ok(reports)
+    })?;
+    for report in &reports {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "verified_prices": report.verified_prices,
+                    "due": report.due,
+                    "action": report.action,
+                    "skipped": report.skipped,
+                    "dry_run": args.dry_run,
+                })
+            );
+        } else if report.due.is_empty() {
+            println!("{} verified price(s); nothing due", report.verified_prices);
+        } else {
+            let what = match report.action {
+                Some(id) => format!("journaled as action #{id}"),
+                None => "dry run: nothing journaled".into(),
+            };
+            println!(
+                "{} verified price(s); due: {}; {what}",
+                report.verified_prices,
+                report.due.join(", ")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
