@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 use common::{ANVIL_KEY_0, Desk};
 
@@ -14,16 +14,7 @@ const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a4
 const ETH: &str = "0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
 const SOL: &str = "0xef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
 
-struct DevnetUp(Child);
-
-impl Drop for DevnetUp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn devnet_up(desk: &Desk) -> (DevnetUp, serde_json::Value) {
+fn devnet_up(desk: &Desk) -> (common::Killed, serde_json::Value) {
     let mut child = desk
         .cmd()
         .args(["devnet", "up", "--port", "0", "--json"])
@@ -36,7 +27,7 @@ fn devnet_up(desk: &Desk) -> (DevnetUp, serde_json::Value) {
         .read_line(&mut line)
         .unwrap();
     (
-        DevnetUp(child),
+        common::Killed(child),
         serde_json::from_str(&line).expect("devnet up --json"),
     )
 }

@@ -2,15 +2,13 @@
 //! streams the configured feeds from a Hermes on 127.0.0.1, publishes what is due through
 //! the action queue (auto policy) and shows the slots in its pane snapshot.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::providers::ProviderBuilder;
-use axum::Router;
-use axum::body::Body;
-use axum::response::Response;
-use axum::routing::get;
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::PriceCaster;
 use hedgedesk::config::{ChainConfig, Config, DEVNET_CHAIN, EndpointConfig, FeedConfig};
@@ -20,28 +18,8 @@ use hedgedesk::oracle::desk::PRICE_CASTER;
 use hedgedesk::oracle::verify::guardians::{AcceptedEmitter, GuardianSet, GuardianSets};
 use hedgedesk::store::{Deployment, Store};
 
-const SSE: &str = include_str!("fixtures/pyth/hermes_v2_sse_stream_example.txt");
 const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
 const C964: &str = "0xc96458d393fe9deb7a7d63a0ac41e2898a67a7750dbd166673279e06c868df0a";
-
-/// Hermes's stream: the recorded events on every connection, then a close.
-async fn hermes() -> String {
-    let app = Router::new().route(
-        "/v2/updates/price/stream",
-        get(|| async {
-            let events: Vec<Result<String, std::convert::Infallible>> = SSE
-                .lines()
-                .filter(|l| l.starts_with("data:"))
-                .map(|l| Ok(format!("{l}\n\n")))
-                .collect();
-            Response::new(Body::from_stream(futures::stream::iter(events)))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_streams_publishes_and_shows_its_slots() {
@@ -99,7 +77,7 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
             ..ChainConfig::default()
         },
     );
-    config.oracle.hermes_url = hermes().await;
+    config.oracle.hermes_url = common::pyth::recorded_hermes().await;
     config.oracle.guardian_sets = sets_file.to_str().unwrap().into();
     let feed = |symbol: &str, asset_id, id: &str| FeedConfig {
         symbol: symbol.into(),

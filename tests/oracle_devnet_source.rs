@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use alloy::primitives::B256;
@@ -19,15 +19,6 @@ use hedgedesk::oracle::wire::message::PriceFeedMessage;
 
 const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
 const ETH: &str = "0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A Hermes serving one update signed by the devnet price source (the set `devnet up` uses).
 async fn devnet_hermes(now: i64) -> String {
@@ -99,7 +90,7 @@ async fn a_devnet_price_source_runs_the_whole_path_offline() {
         .spawn()
         .unwrap();
     let stdout = up.stdout.take().unwrap();
-    let _up = Killed(up);
+    let _up = common::Killed(up);
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
@@ -162,7 +153,7 @@ async fn a_devnet_price_source_runs_the_whole_path_offline() {
     })
     .await
     .unwrap();
-    let _headless = Killed(child);
+    let _headless = common::Killed(child);
     let db = desk.db();
     let state = tokio::task::spawn_blocking(move || {
         for _ in 0..200 {

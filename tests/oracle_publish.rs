@@ -3,6 +3,8 @@
 //! executed by the runtime (auto policy) into a PriceCaster deployed with the mainnet
 //! guardian set 4, and read back equal.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +12,6 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::primitives::B256;
 use alloy::providers::ProviderBuilder;
-use axum::Router;
-use axum::body::Body;
-use axum::response::Response;
-use axum::routing::get;
 use hedgedesk::actions::ActionState;
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::PriceCaster;
@@ -28,30 +26,8 @@ use hedgedesk::prices::PriceCache;
 use hedgedesk::store::{OracleSlot, Store};
 use tokio_util::sync::CancellationToken;
 
-const LATEST: &str = include_str!("fixtures/pyth/hermes_v2_latest_response_example.json");
-const SSE: &str = include_str!("fixtures/pyth/hermes_v2_sse_stream_example.txt");
 const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
 const C964: &str = "0xc96458d393fe9deb7a7d63a0ac41e2898a67a7750dbd166673279e06c868df0a";
-
-async fn hermes() -> String {
-    let app = Router::new()
-        .route("/v2/updates/price/latest", get(|| async { LATEST }))
-        .route(
-            "/v2/updates/price/stream",
-            get(|| async {
-                let events: Vec<Result<String, std::convert::Infallible>> = SSE
-                    .lines()
-                    .filter(|l| l.starts_with("data:"))
-                    .map(|l| Ok(format!("{l}\n\n")))
-                    .collect();
-                Response::new(Body::from_stream(futures::stream::iter(events)))
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
 
 fn feed(symbol: &str, asset_id: u64, decimals: u8, price_id: &str) -> FeedConfig {
     FeedConfig {
@@ -181,7 +157,13 @@ async fn recorded_hermes_updates_are_stored_on_a_devnet_price_caster() {
     let now = chrono::Utc::now().timestamp() as u64;
 
     // 1. The latest update from Hermes: a dry run decides but proposes nothing...
-    let client = HermesClient::new(&hermes().await, None, 8, Duration::from_secs(5)).unwrap();
+    let client = HermesClient::new(
+        &common::pyth::recorded_hermes().await,
+        None,
+        8,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     let ids: Vec<B256> = [BTC, C964].iter().map(|i| i.parse().unwrap()).collect();
     let latest = client.latest(&ids).await.unwrap();
     let update = &latest[0].binary[0];

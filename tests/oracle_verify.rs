@@ -2,6 +2,8 @@
 //! guardian sets derived from the mainnet upgrade VAAs, every PNAU's VAA and the legacy P2WH
 //! VAAs verified, and each kind of bad input refused with an error naming what failed.
 
+mod common;
+
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, B256, Signature, U256, keccak256};
@@ -22,46 +24,12 @@ fn fixture_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    common::pyth::fixture(name)
+}
+
 fn read_fixture(name: &str) -> String {
     std::fs::read_to_string(fixture_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// A fixture's bytes: `.hex` or `.b64`.
-fn fixture_bytes(name: &str) -> Vec<u8> {
-    let text = read_fixture(name);
-    let text = text.trim();
-    if name.ends_with(".b64") {
-        base64_decode(text)
-    } else {
-        hex::decode(text.trim_start_matches("0x")).unwrap()
-    }
-}
-
-/// Standard base64 (with padding), enough for the fixtures.
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c:#x}"),
-        }
-    };
-    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
-    for chunk in clean.chunks(4) {
-        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').collect();
-        let mut acc = 0u32;
-        for &c in &data {
-            acc = (acc << 6) | value(c);
-        }
-        acc <<= 6 * (4 - data.len() as u32);
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..data.len()]);
-    }
-    out
 }
 
 /// The VAA inside a PNAU: "PNAU" major minor trailing-header-len (+bytes) proof-type vaa-len

@@ -3,6 +3,8 @@
 //! the BAD fixture's message 1), TWAP messages are recognised, P2WH batches decode, values
 //! match Hermes's own parse, and malformed input fails with an error naming the field.
 
+mod common;
+
 use std::path::PathBuf;
 
 use alloy::primitives::B256;
@@ -14,43 +16,12 @@ use hedgedesk::oracle::wire::accumulator::{
 use hedgedesk::oracle::wire::message::{Message, PriceFeedMessage};
 use hedgedesk::oracle::wire::p2wh::BatchPriceAttestation;
 
+fn load(name: &str) -> Vec<u8> {
+    common::pyth::fixture(name)
+}
+
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyth")
-}
-
-/// Standard base64 (with padding), as Hermes serves it.
-fn base64_decode(text: &str) -> Vec<u8> {
-    fn value(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {:?}", c as char),
-        }
-    }
-    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    assert_eq!(clean.len() % 4, 0, "base64 length");
-    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
-    for chunk in clean.chunks(4) {
-        let pad = chunk.iter().filter(|&&c| c == b'=').count();
-        let n = chunk
-            .iter()
-            .map(|&c| if c == b'=' { 0 } else { value(c) })
-            .fold(0u32, |acc, v| (acc << 6) | v);
-        out.extend(&n.to_be_bytes()[1..4 - pad]);
-    }
-    out
-}
-
-fn load(name: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(fixture_dir().join(name)).expect(name);
-    if name.ends_with(".b64") {
-        base64_decode(text.trim())
-    } else {
-        hex::decode(text.trim().trim_start_matches("0x")).expect(name)
-    }
 }
 
 /// All `.hex` and `.b64` files (the one-VAA-per-line upgrade list is `.hex.txt`, not here).
@@ -120,9 +91,10 @@ fn every_fixture_decodes_from_hex_or_base64() {
             assert_eq!(magic, b"PNAU", "{name}");
         }
     }
-    // The base64 decoder against a known prefix.
-    assert_eq!(base64_decode("UE5BVQ=="), b"PNAU");
-    assert_eq!(base64_decode("UE5BVQE="), b"PNAU\x01");
+    // The input decoder against a known prefix, in both encodings.
+    let read = hedgedesk::oracle::decode::read_input;
+    assert_eq!(read("UE5BVQ==").unwrap(), b"PNAU");
+    assert_eq!(read("0x504e415501").unwrap(), b"PNAU\x01");
 }
 
 #[test]
