@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
+use alloy::providers::Provider;
 use alloy::providers::ProviderBuilder;
+use alloy::sol_types::SolEvent;
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::PriceCaster;
 use hedgedesk::config::{ChainConfig, Config, DEVNET_CHAIN, EndpointConfig, FeedConfig};
 use hedgedesk::devnet::{AnvilNode, AnvilOptions};
-use hedgedesk::oracle::bootstrap::{Bootstrap, layout_from_config};
-use hedgedesk::oracle::desk::PRICE_CASTER;
+use hedgedesk::oracle::desk::{DeskRequest, PRICE_CASTER};
+use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot};
 use hedgedesk::oracle::verify::guardians::{AcceptedEmitter, GuardianSet, GuardianSets};
 use hedgedesk::store::{Deployment, Store};
 
@@ -92,17 +94,8 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
         .await
         .unwrap();
 
-    Bootstrap {
-        chain_id: node.chain_id,
-        price_caster: *caster.address(),
-        provider: node.provider(),
-        store: store.clone(),
-        sender: rt.senders[DEVNET_CHAIN].clone(),
-        tracker: rt.trackers[DEVNET_CHAIN].clone(),
-    }
-    .run(&layout_from_config(&config.oracle.feeds).unwrap())
-    .await
-    .unwrap();
+    // The operator's `b` on the Oracle tab: the desk allocates the configured slots.
+    rt.oracle_requests.send(DeskRequest::Bootstrap).unwrap();
 
     // The stream replays on every reconnection, so the desk publishes once the layout is in.
     let mut pane = rt.oracle.clone();
@@ -133,10 +126,62 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
     assert!(stats.cycles >= 2, "{stats:?}");
     assert!(stats.proposed >= 1, "{stats:?}");
     assert!(stats.max_duration_us > 0);
+    assert_eq!(store.oracle_slots(node.chain_id).await.unwrap().len(), 2);
+
+    // `p`: publish every slotted feed now, due or not (here an older price: the contract
+    // keeps the newer one and says so).
+    let before = rt.queue.snapshot().actions.len();
+    rt.oracle_requests.send(DeskRequest::PublishNow).unwrap();
+    let cycle = wait_cycle(&mut pane, |c| {
+        c.due.iter().any(|d| d.contains("operator asked"))
+    })
+    .await;
+    assert!(cycle.action.is_some(), "{cycle:?}");
+    assert!(rt.queue.snapshot().actions.len() > before);
+
+    // `R`: reset the contract and allocate again.
+    rt.oracle_requests.send(DeskRequest::Reset).unwrap();
+    let at = chrono::Utc::now().timestamp_millis();
+    let cycle = wait_cycle(&mut pane, |c| {
+        c.at_ms >= at && c.due == ["2 slot(s) in place"]
+    })
+    .await;
+    assert!(cycle.error.is_none());
+    let resets = node
+        .provider()
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(*caster.address())
+                .event_signature(PriceCaster::Reset::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resets.len(), 1, "one reset on chain");
+    assert_eq!(caster.slotCount().call().await.unwrap(), 2);
     assert_eq!(
         rt.prices.get(&BTC.parse().unwrap()).unwrap().publish_time,
         1_714_748_301,
         "the cache holds the newest verified price, published or not"
     );
     rt.shutdown().await;
+}
+
+/// Waits until the pane's last cycle satisfies `done`.
+async fn wait_cycle(
+    pane: &mut tokio::sync::watch::Receiver<Arc<OracleSnapshot>>,
+    done: impl Fn(&CycleSummary) -> bool,
+) -> CycleSummary {
+    tokio::time::timeout(Duration::from_secs(40), async {
+        loop {
+            if let Some(c) = pane.borrow_and_update().last_cycle.clone()
+                && done(&c)
+            {
+                return c;
+            }
+            pane.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the desk answered the request")
 }

@@ -378,6 +378,44 @@ fn the_oracle_pane_shows_slots_prices_and_ages() {
 }
 
 #[test]
+fn oracle_commands_ask_first_and_only_on_the_oracle_tab() {
+    use hedgedesk::oracle::desk::DeskRequest;
+    let mut s = unlocked_state();
+    s.config = Arc::new({
+        let mut c = Config::default();
+        c.oracle.feeds = vec![hedgedesk::config::FeedConfig {
+            symbol: "BTC/USD".into(),
+            asset_id: 1,
+            decimals: 8,
+            price_id: "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43".into(),
+            ..Default::default()
+        }];
+        c
+    });
+    press(&mut s, KeyCode::Char('6'));
+    assert!(press(&mut s, KeyCode::Char('b')).is_none());
+    assert!(draw(&s).contains("that key works on the Oracle tab (1)"));
+
+    press(&mut s, KeyCode::Char('1'));
+    assert!(press(&mut s, KeyCode::Char('R')).is_none());
+    insta::assert_snapshot!("oracle_reset_confirm", draw(&s));
+    assert!(press(&mut s, KeyCode::Char('n')).is_none(), "n cancels");
+    assert!(s.overlay.is_none());
+
+    press(&mut s, KeyCode::Char('b'));
+    assert!(draw(&s).contains("slot 0: BTC/USD (asset 1, 8 decimals)"));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Oracle(DeskRequest::Bootstrap))
+    ));
+    press(&mut s, KeyCode::Char('p'));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Oracle(DeskRequest::PublishNow))
+    ));
+}
+
+#[test]
 fn every_tab() {
     let mut s = unlocked_state();
     for n in 1..=7u8 {

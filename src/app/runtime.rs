@@ -13,7 +13,7 @@ use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
-use crate::oracle::desk::OracleDesk;
+use crate::oracle::desk::{DeskRequest, OracleDesk};
 use crate::oracle::pane::OracleSnapshot;
 use crate::prices::PriceCache;
 use crate::store::Store;
@@ -39,6 +39,8 @@ pub struct Runtime {
     pub prices: PriceCache,
     /// The Oracle tab's snapshot.
     pub oracle: watch::Receiver<Arc<OracleSnapshot>>,
+    /// Operator requests to the oracle desk (publish now, bootstrap, reset).
+    pub oracle_requests: tokio::sync::mpsc::UnboundedSender<DeskRequest>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -119,14 +121,19 @@ impl Runtime {
             .find(|c| c.name() == config.oracle.chain)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("oracle.chain: no [chains.{}]", config.oracle.chain))?;
-        let desk = OracleDesk::new(
+        let mut desk = OracleDesk::new(
             config.clone(),
             oracle_chain,
             store.clone(),
             queue.clone(),
             prices.clone(),
         );
+        desk.sender = senders
+            .get(&config.oracle.chain)
+            .cloned()
+            .zip(trackers.get(&config.oracle.chain).cloned());
         let oracle = desk.subscribe();
+        let oracle_requests = desk.requests();
         supervisor.spawn("oracle", move |cancel| desk.clone().run(cancel));
         tracing::info!(%account, workers = 3 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
@@ -142,6 +149,7 @@ impl Runtime {
             trackers,
             prices,
             oracle,
+            oracle_requests,
             chain_status,
             supervisor,
         })

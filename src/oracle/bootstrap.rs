@@ -83,6 +83,9 @@ impl Bootstrap {
             );
         }
         let stored = self.store.oracle_slots(self.chain_id).await?;
+        // Allocation keys carry the contract's reset count: after a reset the same slot
+        // index is a new allocation, not the journaled one from before.
+        let generation = self.resets().await?;
         for slot in layout {
             if slot.slot < on_chain {
                 let info = contract.slotInfo(slot.slot).call().await?;
@@ -100,7 +103,7 @@ impl Bootstrap {
                 }
             } else {
                 let key = format!(
-                    "oracle:alloc:{}:{}:{}",
+                    "oracle:alloc:{}:{}:{}:{generation}",
                     self.chain_id, self.price_caster, slot.slot
                 );
                 let call = PriceCaster::allocCall {
@@ -109,6 +112,12 @@ impl Bootstrap {
                     priceId: slot.price_id,
                 };
                 self.send_and_confirm(key, call.abi_encode()).await?;
+                let info = contract.slotInfo(slot.slot).call().await?;
+                if (info.assetId, info.decimals, info.priceId)
+                    != (slot.asset_id, slot.decimals, slot.price_id)
+                {
+                    anyhow::bail!("slot {}: the allocation did not take effect", slot.slot);
+                }
                 tracing::info!(slot = slot.slot, symbol = %slot.symbol, "slot allocated");
             }
             match stored.iter().find(|s| s.slot == slot.slot) {
@@ -127,6 +136,17 @@ impl Bootstrap {
             }
         }
         Ok(())
+    }
+
+    /// How many times the contract was reset (its `Reset` events).
+    async fn resets(&self) -> anyhow::Result<usize> {
+        use alloy::providers::Provider;
+        use alloy::sol_types::SolEvent;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.price_caster)
+            .event_signature(PriceCaster::Reset::SIGNATURE_HASH)
+            .from_block(0);
+        Ok(self.provider.get_logs(&filter).await?.len())
     }
 
     async fn send_and_confirm(&self, key: String, input: Vec<u8>) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::decode::{emitter, load_sets};
@@ -18,6 +18,7 @@ use super::slot::PriceSlot;
 use crate::actions::{ActionKind, ActionQueue};
 use crate::chain::Chain;
 use crate::chain::contracts::PriceCaster;
+use crate::chain::send::{Sender, Tracker};
 use crate::config::Config;
 use crate::prices::PriceCache;
 use crate::store::{CycleOutcome, CycleRecord, Store};
@@ -29,6 +30,17 @@ const REFRESH: Duration = Duration::from_secs(2);
 /// How often to look again for a PriceCaster that is not deployed yet.
 const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(5);
 
+/// What the operator asks the desk to do from the Oracle tab (each confirmed first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskRequest {
+    /// Fetch the latest update and propose publishing every slotted feed.
+    PublishNow,
+    /// Allocate the configured slots the contract lacks.
+    Bootstrap,
+    /// Reset the contract and the layout, then allocate again.
+    Reset,
+}
+
 #[derive(Clone)]
 pub struct OracleDesk {
     pub config: Arc<Config>,
@@ -37,6 +49,10 @@ pub struct OracleDesk {
     pub queue: ActionQueue,
     pub prices: PriceCache,
     pub pane: Arc<watch::Sender<Arc<OracleSnapshot>>>,
+    /// The operator's sender and tracker on the desk's chain (for bootstrap and reset).
+    pub sender: Option<(Sender, Arc<Tracker>)>,
+    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeskRequest>>>,
+    requests_tx: mpsc::UnboundedSender<DeskRequest>,
 }
 
 impl OracleDesk {
@@ -51,6 +67,7 @@ impl OracleDesk {
             chain: chain.name().to_string(),
             ..OracleSnapshot::default()
         };
+        let (requests_tx, requests) = mpsc::unbounded_channel();
         Self {
             config,
             chain,
@@ -58,7 +75,15 @@ impl OracleDesk {
             queue,
             prices,
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            sender: None,
+            requests: Arc::new(tokio::sync::Mutex::new(requests)),
+            requests_tx,
         }
+    }
+
+    /// Where the UI sends [`DeskRequest`]s.
+    pub fn requests(&self) -> mpsc::UnboundedSender<DeskRequest> {
+        self.requests_tx.clone()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<OracleSnapshot>> {
@@ -124,9 +149,16 @@ impl OracleDesk {
             ))
         };
         let mut refresh = tokio::time::interval(REFRESH);
+        let requests = self.requests.clone();
+        let mut requests = requests.lock().await;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
+                Some(request) = requests.recv() => {
+                    let summary = self.serve(request, &publisher).await;
+                    snapshot.last_cycle = Some(summary);
+                    self.refresh(&mut snapshot, price_caster).await;
+                }
                 event = next(&mut events) => match event {
                     Some(StreamEvent::Update(update)) => {
                         for binary in &update.binary {
@@ -182,6 +214,77 @@ impl OracleDesk {
                 _ = refresh.tick() => self.refresh(&mut snapshot, price_caster).await,
             }
         }
+    }
+
+    /// Carries out one operator request; the outcome shows as the pane's last cycle.
+    async fn serve(&self, request: DeskRequest, publisher: &Publisher) -> CycleSummary {
+        let now = chrono::Utc::now();
+        let result: anyhow::Result<CycleSummary> = async {
+            match request {
+                DeskRequest::PublishNow => {
+                    let client = HermesClient::new(
+                        &self.config.oracle.hermes_url,
+                        HermesClient::token_from_env(),
+                        self.config.oracle.batch_size as usize,
+                        Duration::from_secs(15),
+                    )?;
+                    let ids: Vec<B256> = publisher.feeds.keys().copied().collect();
+                    let mut due = Vec::new();
+                    let mut action = None;
+                    for update in client.latest(&ids).await? {
+                        for binary in &update.binary {
+                            let report = publisher
+                                .cycle_with(binary, now.timestamp().max(0) as u64, false, true)
+                                .await?;
+                            due.extend(report.due);
+                            action = report.action.or(action);
+                        }
+                    }
+                    Ok(CycleSummary {
+                        at_ms: now.timestamp_millis(),
+                        due,
+                        action,
+                        error: None,
+                    })
+                }
+                DeskRequest::Bootstrap | DeskRequest::Reset => {
+                    let (sender, tracker) = self
+                        .sender
+                        .clone()
+                        .ok_or_else(|| anyhow::anyhow!("no sender on {}", self.chain.name()))?;
+                    let layout = super::bootstrap::layout_from_config(&self.config.oracle.feeds)
+                        .map_err(anyhow::Error::msg)?;
+                    let bootstrap = super::bootstrap::Bootstrap {
+                        chain_id: self.chain.chain_id(),
+                        price_caster: publisher.price_caster,
+                        provider: self.chain.provider(),
+                        store: self.store.clone(),
+                        sender,
+                        tracker,
+                    };
+                    if request == DeskRequest::Reset {
+                        bootstrap.reset().await?;
+                    }
+                    bootstrap.run(&layout).await?;
+                    Ok(CycleSummary {
+                        at_ms: now.timestamp_millis(),
+                        due: vec![format!("{} slot(s) in place", layout.len())],
+                        action: None,
+                        error: None,
+                    })
+                }
+            }
+        }
+        .await;
+        result.unwrap_or_else(|e| {
+            tracing::warn!(?request, error = %e, "oracle: request failed");
+            CycleSummary {
+                at_ms: now.timestamp_millis(),
+                due: Vec::new(),
+                action: None,
+                error: Some(format!("{request:?}: {e}")),
+            }
+        })
     }
 
     /// Re-reads the layout and every slot from the contract, then publishes the snapshot.

@@ -15,9 +15,17 @@ pub struct OnChain {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Due {
     Never,
-    TimeDifference { secs: u64 },
-    PriceDeviation { bps: u128 },
-    ConfidenceRatio { bps: u128 },
+    TimeDifference {
+        secs: u64,
+    },
+    PriceDeviation {
+        bps: u128,
+    },
+    ConfidenceRatio {
+        bps: u128,
+    },
+    /// The operator asked to publish now.
+    Operator,
 }
 
 impl std::fmt::Display for Due {
@@ -27,6 +35,7 @@ impl std::fmt::Display for Due {
             Due::TimeDifference { secs } => write!(f, "{secs}s newer"),
             Due::PriceDeviation { bps } => write!(f, "moved {bps} bps"),
             Due::ConfidenceRatio { bps } => write!(f, "confidence {bps} bps of price"),
+            Due::Operator => f.write_str("operator asked"),
         }
     }
 }

@@ -71,6 +71,18 @@ impl Publisher {
         now_unix: u64,
         dry_run: bool,
     ) -> Result<CycleReport, PublishError> {
+        self.cycle_with(update, now_unix, dry_run, false).await
+    }
+
+    /// [`Publisher::cycle`], and with `force` every slotted feed counts as due (the
+    /// operator asked to publish now; newer-than-on-chain still applies in the contract).
+    pub async fn cycle_with(
+        &self,
+        update: &[u8],
+        now_unix: u64,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<CycleReport, PublishError> {
         let verified = verify_update(update, &self.sets, &self.emitter, now_unix)
             .map_err(PublishError::Verify)?;
         let prices: Vec<Price> = verified
@@ -119,13 +131,18 @@ impl Publisher {
                 price: held.price,
                 publish_time: held.publishTime,
             };
-            if let Some(why) = due(
+            let why = due(
                 feed,
                 on_chain,
                 message.price,
                 message.conf,
                 message.publish_time,
-            ) {
+            );
+            let why = match why {
+                None if force => Some(Due::Operator),
+                other => other,
+            };
+            if let Some(why) = why {
                 report.due.push(format!("{}: {why}", feed.symbol));
                 if why == Due::Never {
                     tracing::info!(symbol = %feed.symbol, slot, "first publication");

@@ -283,5 +283,10 @@ fn run_effect(
                 });
             });
         }
+        Effect::Oracle(request) => {
+            let Some(rt) = runtime else { return };
+            // The outcome shows as the Oracle tab's last cycle.
+            let _ = rt.oracle_requests.send(request);
+        }
     }
 }

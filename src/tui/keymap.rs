@@ -22,6 +22,9 @@ pub enum Command {
     Bottom,
     Approve,
     Reject,
+    OraclePublish,
+    OracleBootstrap,
+    OracleReset,
 }
 
 /// (config name, command, default keys, what it does)
@@ -65,6 +68,24 @@ pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
         Command::Reject,
         &["r"],
         "reject the selected action (asks first)",
+    ),
+    (
+        "oracle_publish",
+        Command::OraclePublish,
+        &["p"],
+        "Oracle tab: publish every feed now (asks first)",
+    ),
+    (
+        "oracle_bootstrap",
+        Command::OracleBootstrap,
+        &["b"],
+        "Oracle tab: allocate the configured slots (asks first)",
+    ),
+    (
+        "oracle_reset",
+        Command::OracleReset,
+        &["R"],
+        "Oracle tab: reset PriceCaster and allocate again (asks first)",
     ),
 ];
 

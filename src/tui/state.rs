@@ -102,6 +102,15 @@ pub enum Overlay {
     Help,
     Palette(PaletteState),
     Confirm(Box<ConfirmState>),
+    /// A desk command that sends transactions but is not an action (bootstrap, reset).
+    DeskConfirm(Box<DeskConfirm>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskConfirm {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub command: crate::oracle::desk::DeskRequest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
 use super::state::{
-    AppState, ConfirmKind, ConfirmState, Overlay, PaletteState, Phase, Tab, UnlockPhase,
+    AppState, ConfirmKind, ConfirmState, DeskConfirm, Overlay, PaletteState, Phase, Tab,
+    UnlockPhase,
 };
 use super::theme::Theme;
 use crate::actions::{ActionId, ActionState};
@@ -17,6 +18,7 @@ pub enum Effect {
     CreateKeystore(Passphrase),
     Approve(ActionId),
     Reject(ActionId),
+    Oracle(crate::oracle::desk::DeskRequest),
 }
 
 const MIN_PASSPHRASE: usize = 8;
@@ -141,6 +143,16 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                 }
             };
         }
+        Some(Overlay::DeskConfirm(confirm)) => {
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Effect::Oracle(confirm.command)),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
+                _ => {
+                    state.overlay = Some(Overlay::DeskConfirm(confirm));
+                    None
+                }
+            };
+        }
         Some(Overlay::Palette(mut p)) => {
             match key.code {
                 KeyCode::Esc => return None,
@@ -201,6 +213,13 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
         Command::Bottom => scroll(state, isize::MAX / 2),
         Command::Approve => open_confirm(state, ConfirmKind::Approve),
         Command::Reject => open_confirm(state, ConfirmKind::Reject),
+        Command::OraclePublish => {
+            oracle_confirm(state, crate::oracle::desk::DeskRequest::PublishNow)
+        }
+        Command::OracleBootstrap => {
+            oracle_confirm(state, crate::oracle::desk::DeskRequest::Bootstrap)
+        }
+        Command::OracleReset => oracle_confirm(state, crate::oracle::desk::DeskRequest::Reset),
     }
     None
 }
@@ -225,6 +244,67 @@ fn scroll(state: &mut AppState, delta: isize) {
         }
         Tab::Desk(_) => {}
     }
+}
+
+/// Opens the popup that asks before an Oracle-tab command runs.
+fn oracle_confirm(state: &mut AppState, command: crate::oracle::desk::DeskRequest) {
+    use crate::oracle::desk::DeskRequest;
+    if state.tab != Tab::Desk(crate::desks::Desk::Oracle) {
+        state.flash_error("that key works on the Oracle tab (1)");
+        return;
+    }
+    let feeds: Vec<String> = state
+        .config
+        .oracle
+        .feeds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "  slot {i}: {} (asset {}, {} decimals)",
+                f.symbol, f.asset_id, f.decimals
+            )
+        })
+        .collect();
+    let contract = state
+        .oracle
+        .price_caster
+        .map(|a| a.to_checksum(None))
+        .unwrap_or_else(|| "(no PriceCaster yet)".into());
+    let (title, mut lines) = match command {
+        DeskRequest::PublishNow => (
+            "Publish every feed now?",
+            vec![
+                format!(
+                    "Fetch the latest update for {} feed(s) from Hermes, verify it,",
+                    feeds.len()
+                ),
+                "and propose one publish_prices action for all of them,".into(),
+                "due or not. The action then follows its policy.".into(),
+            ],
+        ),
+        DeskRequest::Bootstrap => (
+            "Allocate the configured slots?",
+            vec![format!(
+                "Send alloc() to PriceCaster {contract} for each slot it lacks:"
+            )],
+        ),
+        DeskRequest::Reset => (
+            "RESET PriceCaster and allocate again?",
+            vec![
+                format!("Send reset() to PriceCaster {contract}:"),
+                "every slot is cleared, then alloc() for each configured feed:".into(),
+            ],
+        ),
+    };
+    if command != DeskRequest::PublishNow {
+        lines.extend(feeds);
+    }
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title: title.into(),
+        lines,
+        command,
+    })));
 }
 
 fn open_confirm(state: &mut AppState, kind: ConfirmKind) {

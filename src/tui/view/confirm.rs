@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::popup;
 use crate::actions::ActionPlan;
 use crate::tui::format;
-use crate::tui::state::{AppState, ConfirmKind, ConfirmState};
+use crate::tui::state::{AppState, ConfirmKind, ConfirmState, DeskConfirm};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState) {
     let t = &state.theme;
@@ -156,4 +156,35 @@ fn calldata_summary(calldata: &str) -> String {
     let bytes = hex.len() / 2;
     let selector = &hex[..hex.len().min(8)];
     format!("0x{selector}… ({bytes} bytes)")
+}
+
+/// The popup before a desk command that sends transactions (bootstrap, reset, publish now).
+pub fn render_desk(frame: &mut Frame, area: Rect, state: &AppState, c: &DeskConfirm) {
+    let t = &state.theme;
+    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.clone())).collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", Style::new().fg(t.accent).add_modifier(Modifier::BOLD)),
+        Span::raw(" go ahead   "),
+        Span::styled(
+            "n / esc",
+            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" cancel"),
+    ]));
+    let height = lines.len() as u16 + 2;
+    let inner = popup(frame, area, 92, height);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(Style::new().fg(t.warn))
+        .title(Span::styled(
+            format!(" {} ", c.title),
+            Style::new().fg(t.warn).add_modifier(Modifier::BOLD),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        inner,
+    );
 }

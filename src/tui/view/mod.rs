@@ -48,6 +48,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Some(Overlay::Help) => help::render(frame, area, state),
         Some(Overlay::Palette(p)) => palette::render(frame, area, state, p),
         Some(Overlay::Confirm(c)) => confirm::render(frame, area, state, c),
+        Some(Overlay::DeskConfirm(c)) => confirm::render_desk(frame, area, state, c),
     }
 }
 
