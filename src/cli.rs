@@ -224,6 +224,18 @@ pub enum OracleCommand {
     /// One publishing cycle now: fetch the configured feeds from Hermes, verify, apply the
     /// publish policy, and journal a publish_prices action when anything is due
     Publish(OraclePublishArgs),
+    /// Keep the Hermes API token in the OS keyring (needs --keyring or keys.keyring);
+    /// HEDGEDESK_HERMES_TOKEN, when set, takes precedence
+    #[command(subcommand)]
+    Token(OracleTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OracleTokenCommand {
+    /// Read the token from stdin (one line) and store it
+    Set,
+    /// Remove the stored token
+    Clear,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -254,3 +254,49 @@ async fn oracle_feeds_lists_what_hermes_finds() {
     assert_eq!(seen.queries, ["query=BTC"]);
     assert_eq!(seen.auth, [Some("Bearer cli-token-5".to_string())]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_can_live_in_the_os_keyring() {
+    let (url, seen) = serve().await;
+    let desk = common::Desk::new("oracle_token_keyring");
+    std::fs::write(&desk.config, format!("[oracle]\nhermes_url = \"{url}\"\n")).unwrap();
+    let run = |args: &'static [&'static str], stdin: Option<&'static str>| {
+        let mut cmd = desk.cmd();
+        cmd.args(args);
+        async move {
+            tokio::task::spawn_blocking(move || match stdin {
+                Some(text) => common::output_with_stdin(cmd, text),
+                None => cmd.output().unwrap(),
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // Without --keyring there is nowhere to keep it.
+    let out = run(&["oracle", "token", "set"], Some("kr-token-9\n")).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--keyring"));
+
+    let out = run(
+        &["--keyring", "oracle", "token", "set"],
+        Some("kr-token-9\n"),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--keyring", "oracle", "feeds", "--query", "BTC"], None).await;
+    assert!(out.status.success());
+    let out = run(&["--keyring", "oracle", "token", "clear"], None).await;
+    assert!(out.status.success());
+    let out = run(&["--keyring", "oracle", "feeds", "--query", "BTC"], None).await;
+    assert!(out.status.success());
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.auth,
+        [Some("Bearer kr-token-9".to_string()), None],
+        "sent while stored, not after clear"
+    );
+}

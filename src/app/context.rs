@@ -59,6 +59,34 @@ impl AppContext {
         self.global.keyring || self.config.keys.keyring
     }
 
+    /// The keyring entry holding the Hermes API token (when `--keyring` / `keys.keyring`).
+    pub fn hermes_token_entry(&self) -> Option<KeyringCache> {
+        if !self.use_keyring() {
+            return None;
+        }
+        self.sources
+            .keyring
+            .as_ref()?
+            .for_keystore(&self.data_dir.join("hermes-token"))
+            .ok()
+    }
+
+    /// The Hermes API token: `HEDGEDESK_HERMES_TOKEN`, else the OS keyring entry (set with
+    /// `hedgedesk oracle token set`). Never logged.
+    pub fn hermes_token(&self) -> Option<secrecy::SecretString> {
+        if let Some(token) = crate::oracle::hermes::HermesClient::token_from_env() {
+            return Some(token);
+        }
+        match self.hermes_token_entry()?.get() {
+            Ok(Some(token)) => Some(secrecy::SecretString::from(token.expose().to_string())),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the Hermes token from the OS keyring");
+                None
+            }
+        }
+    }
+
     /// A keyring handle for caching after unlock, when `--keyring` / `keys.keyring` asks for it.
     pub fn keyring_cache(&self) -> Option<KeyringCache> {
         if !self.use_keyring() {

@@ -9,4 +9,4 @@ pub mod supervisor;
 pub mod unlock;
 
 pub use context::AppContext;
-pub use runtime::Runtime;
+pub use runtime::{Runtime, Secrets};

@@ -18,6 +18,13 @@ use crate::oracle::pane::OracleSnapshot;
 use crate::prices::PriceCache;
 use crate::store::Store;
 
+/// Secrets for the workers, read once at start from the OS keyring or environment; never
+/// from the config file.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub hermes_token: Option<secrecy::SecretString>,
+}
+
 pub struct Runtime {
     pub config: Arc<Config>,
     pub store: Store,
@@ -51,6 +58,16 @@ impl Runtime {
         config: Arc<Config>,
         store: Store,
         signer: PrivateKeySigner,
+    ) -> anyhow::Result<Runtime> {
+        Self::start_with(config, store, signer, Secrets::default()).await
+    }
+
+    /// [`Runtime::start`] with the secrets the workers need beyond the signer.
+    pub async fn start_with(
+        config: Arc<Config>,
+        store: Store,
+        signer: PrivateKeySigner,
+        secrets: Secrets,
     ) -> anyhow::Result<Runtime> {
         let queue = ActionQueue::open(store.clone(), config.clone()).await?;
         let mut supervisor = Supervisor::new(Backoff {
@@ -128,6 +145,7 @@ impl Runtime {
             queue.clone(),
             prices.clone(),
         );
+        desk.hermes_token = secrets.hermes_token.clone();
         desk.sender = senders
             .get(&config.oracle.chain)
             .cloned()

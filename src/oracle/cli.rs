@@ -7,7 +7,9 @@ use anyhow::Context;
 
 use super::hermes::HermesClient;
 use crate::app::AppContext;
-use crate::cli::{OracleCommand, OracleDecodeArgs, OracleFeedsArgs, OraclePublishArgs};
+use crate::cli::{
+    OracleCommand, OracleDecodeArgs, OracleFeedsArgs, OraclePublishArgs, OracleTokenCommand,
+};
 use crate::desks::Desk;
 
 pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
@@ -20,6 +22,7 @@ pub fn run(cmd: OracleCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
         OracleCommand::Bootstrap(args) => super::admin::bootstrap(&args, ctx),
         OracleCommand::Register(args) => super::admin::register(&args, ctx),
         OracleCommand::Publish(args) => publish(&args, ctx),
+        OracleCommand::Token(cmd) => token(&cmd, ctx),
     }
 }
 
@@ -66,7 +69,7 @@ fn read_stdin() -> anyhow::Result<String> {
 fn hermes(ctx: &AppContext) -> anyhow::Result<HermesClient> {
     Ok(HermesClient::new(
         &ctx.config.oracle.hermes_url,
-        HermesClient::token_from_env(),
+        ctx.hermes_token(),
         ctx.config.oracle.batch_size as usize,
         Duration::from_secs(15),
     )?)
@@ -179,6 +182,37 @@ fn publish(args: &OraclePublishArgs, ctx: &AppContext) -> anyhow::Result<ExitCod
                 report.verified_prices,
                 report.due.join(", ")
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(cmd: &OracleTokenCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    let entry = ctx.hermes_token_entry().context(
+        "the Hermes token lives in the OS keyring: pass --keyring (or set keys.keyring = true)",
+    )?;
+    match cmd {
+        OracleTokenCommand::Set => {
+            let token = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                crate::keys::prompt_passphrase("Hermes API token: ")?
+            } else {
+                let text = read_stdin()?;
+                crate::keys::Passphrase::new(
+                    text.lines().next().unwrap_or_default().trim().to_string(),
+                )
+            };
+            if token.is_empty() {
+                anyhow::bail!("token: empty; nothing stored");
+            }
+            entry.set(&token)?;
+            println!(
+                "Hermes token stored in the OS keyring ({})",
+                entry.backend()
+            );
+        }
+        OracleTokenCommand::Clear => {
+            entry.delete()?;
+            println!("Hermes token removed from the OS keyring");
         }
     }
     Ok(ExitCode::SUCCESS)

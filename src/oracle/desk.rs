@@ -51,6 +51,8 @@ pub struct OracleDesk {
     pub pane: Arc<watch::Sender<Arc<OracleSnapshot>>>,
     /// The operator's sender and tracker on the desk's chain (for bootstrap and reset).
     pub sender: Option<(Sender, Arc<Tracker>)>,
+    /// Hermes API token, if the endpoint needs one.
+    pub hermes_token: Option<secrecy::SecretString>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeskRequest>>>,
     requests_tx: mpsc::UnboundedSender<DeskRequest>,
 }
@@ -76,6 +78,7 @@ impl OracleDesk {
             prices,
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
             sender: None,
+            hermes_token: None,
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
         }
@@ -137,7 +140,7 @@ impl OracleDesk {
         } else {
             let client = HermesClient::new(
                 &oracle.hermes_url,
-                HermesClient::token_from_env(),
+                self.hermes_token.clone(),
                 oracle.batch_size as usize,
                 Duration::from_secs(15),
             )?;
@@ -224,7 +227,7 @@ impl OracleDesk {
                 DeskRequest::PublishNow => {
                     let client = HermesClient::new(
                         &self.config.oracle.hermes_url,
-                        HermesClient::token_from_env(),
+                        self.hermes_token.clone(),
                         self.config.oracle.batch_size as usize,
                         Duration::from_secs(15),
                     )?;

@@ -116,7 +116,7 @@ async fn event_loop(
                 match done {
                     Done::Unlocked(Ok(signer)) => {
                         state.account = Some(signer.address().to_checksum(None));
-                        let rt = Runtime::start(ctx.config.clone(), store.clone(), signer).await?;
+                        let rt = Runtime::start_with(ctx.config.clone(), store.clone(), signer, crate::app::Secrets { hermes_token: ctx.hermes_token() }).await?;
                         state.set_actions(rt.queue.snapshot());
                         actions_rx = Some(rt.queue.subscribe());
                         health_rx = Some(rt.health.clone());
