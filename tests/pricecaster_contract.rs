@@ -9,6 +9,8 @@
 //!
 //! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
 
+mod common;
+
 use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
@@ -35,38 +37,9 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyth")
 }
 
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .expect("base64 character") as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
 /// A fixture's bytes (`.hex` or `.b64`).
 fn fixture(name: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(fixtures().join(name)).expect(name);
-    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if name.ends_with(".b64") {
-        base64_decode(&text)
-    } else {
-        hex::decode(text.trim_start_matches("0x")).expect("hex fixture")
-    }
+    common::pyth::fixture(name)
 }
 
 fn guardian_set(index: u32) -> Vec<Address> {
