@@ -82,13 +82,7 @@ pub fn decimal(price: i64, expo: i32) -> String {
         let split = padded.len() - places;
         (padded[..split].to_string(), padded[split..].to_string())
     };
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = crate::tui::format::group_digits(&whole);
     let sign = if negative { "-" } else { "" };
     if frac.is_empty() {
         format!("{sign}{grouped}")

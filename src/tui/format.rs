@@ -28,18 +28,20 @@ pub fn usd_cents(cents: i64) -> String {
     format!("{sign}${}.{:02}", group(abs / 100), abs % 100)
 }
 
-fn group(mut n: u64) -> String {
-    let mut parts = Vec::new();
-    loop {
-        if n < 1000 {
-            parts.push(n.to_string());
-            break;
+fn group(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+/// A string of decimal digits with thousands separators: `61409` → `61,409`.
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        parts.push(format!("{:03}", n % 1000));
-        n /= 1000;
+        out.push(c);
     }
-    parts.reverse();
-    parts.join(",")
+    out
 }
 
 /// `0xf39F…2266`

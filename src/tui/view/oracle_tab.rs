@@ -80,7 +80,7 @@ fn render_table(frame: &mut Frame, area: Rect, state: &AppState, snap: &OracleSn
         let mut cells = vec![
             cell(row.slot.to_string()),
             cell(row.symbol.clone()),
-            cell(short_feed(&row.price_id.to_string())),
+            cell(format::short_address(&row.price_id.to_string())),
         ];
         if published {
             cells.extend([
@@ -231,9 +231,4 @@ fn render_cycle(frame: &mut Frame, area: Rect, state: &AppState, snap: &OracleSn
         )));
     }
     frame.render_widget(Paragraph::new(lines), area);
-}
-
-/// `0xe62d…5b43`
-fn short_feed(id: &str) -> String {
-    format::short_address(id)
 }
