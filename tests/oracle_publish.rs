@@ -153,6 +153,7 @@ async fn recorded_hermes_updates_are_stored_on_a_devnet_price_caster() {
             .iter()
             .map(|f| (f.price_id.parse::<B256>().unwrap(), f.clone()))
             .collect::<BTreeMap<_, _>>(),
+        checked_layout: Default::default(),
     };
     let now = chrono::Utc::now().timestamp() as u64;
 

@@ -103,18 +103,7 @@ fn publish(args: &OraclePublishArgs, ctx: &AppContext) -> anyhow::Result<ExitCod
         .chains
         .get(&oracle.chain)
         .with_context(|| format!("oracle.chain: no [chains.{}]", oracle.chain))?;
-    let feeds: std::collections::BTreeMap<B256, _> = oracle
-        .feeds
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            f.price_id
-                .parse::<B256>()
-                .map(|id| (id, f.clone()))
-                .map_err(|_| anyhow::anyhow!("oracle.feeds[{i}].price_id: not 32 bytes of hex"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    if feeds.is_empty() {
+    if oracle.feeds.is_empty() {
         anyhow::bail!("oracle.feeds: no feeds configured; list them under [[oracle.feeds]]");
     }
     let store = ctx.open_store()?;
@@ -135,19 +124,15 @@ fn publish(args: &OraclePublishArgs, ctx: &AppContext) -> anyhow::Result<ExitCod
             })?
             .address;
         let chain = crate::chain::Chain::connect(&oracle.chain, chain_config)?;
-        let publisher = super::publish::Publisher {
-            chain: oracle.chain.clone(),
-            chain_id: chain_config.chain_id,
+        let publisher = super::publish::Publisher::from_config(
+            oracle,
+            &chain,
             price_caster,
-            provider: chain.provider(),
-            store: store.clone(),
-            queue: crate::actions::ActionQueue::open(store.clone(), ctx.config.clone()).await?,
-            prices: crate::prices::PriceCache::new(),
-            sets: super::decode::load_sets(&oracle.guardian_sets).map_err(anyhow::Error::msg)?,
-            emitter: super::decode::emitter(oracle.emitter_chain, &oracle.emitter_address)
-                .map_err(anyhow::Error::msg)?,
-            feeds: feeds.clone(),
-        };
+            store.clone(),
+            crate::actions::ActionQueue::open(store.clone(), ctx.config.clone()).await?,
+            crate::prices::PriceCache::new(),
+        )?;
+        let feeds = &publisher.feeds;
         let ids: Vec<B256> = feeds.keys().copied().collect();
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let mut reports = Vec::new();

@@ -2,7 +2,6 @@
 //! feeds from Hermes, runs every update through the publishing cycle, and keeps the pane's
 //! snapshot fresh (slots as the contract holds them, the last cycle, price history).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,6 @@ use alloy::primitives::{Address, B256};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::decode::{emitter, load_sets};
 use super::hermes::{HermesClient, StreamEvent, StreamOptions, stream_prices};
 use super::pane::{CycleSummary, OracleSnapshot, SlotRow};
 use super::publish::Publisher;
@@ -106,26 +104,14 @@ impl OracleDesk {
             }
         };
         let oracle = &self.config.oracle;
-        let sets = load_sets(&oracle.guardian_sets).map_err(anyhow::Error::msg)?;
-        let accepted =
-            emitter(oracle.emitter_chain, &oracle.emitter_address).map_err(anyhow::Error::msg)?;
-        let feeds: BTreeMap<B256, _> = oracle
-            .feeds
-            .iter()
-            .filter_map(|f| Some((f.price_id.parse::<B256>().ok()?, f.clone())))
-            .collect();
-        let publisher = Publisher {
-            chain: self.chain.name().to_string(),
-            chain_id,
+        let publisher = Publisher::from_config(
+            oracle,
+            &self.chain,
             price_caster,
-            provider: self.chain.provider(),
-            store: self.store.clone(),
-            queue: self.queue.clone(),
-            prices: self.prices.clone(),
-            sets,
-            emitter: accepted,
-            feeds,
-        };
+            self.store.clone(),
+            self.queue.clone(),
+            self.prices.clone(),
+        )?;
         let mut snapshot = OracleSnapshot {
             chain: self.chain.name().to_string(),
             price_caster: Some(price_caster),

@@ -14,7 +14,13 @@ use super::verified::verify_update;
 use super::verify::guardians::{AcceptedEmitter, GuardianSets};
 use crate::actions::{ActionKind, ActionPlan, ActionQueue, Estimate, NewAction};
 use crate::chain::contracts::PriceCaster;
-use crate::config::FeedConfig;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::decode::{emitter, load_sets};
+use crate::chain::Chain;
+use crate::config::{FeedConfig, OracleConfig};
 use crate::prices::{Price, PriceCache};
 use crate::store::{OracleSlot, ProposeOutcome, Store};
 
@@ -38,6 +44,10 @@ pub struct Publisher {
     pub emitter: AcceptedEmitter,
     /// Publish thresholds by feed id.
     pub feeds: BTreeMap<B256, FeedConfig>,
+    /// The last layout the contract was checked to agree with. The store's layout is read
+    /// every cycle (cheap, local); the contract is read again only when it changed, since
+    /// the contract itself refuses a store into a slot registered for another feed.
+    pub checked_layout: Arc<Mutex<Option<Vec<OracleSlot>>>>,
 }
 
 /// What one cycle decided.
@@ -64,6 +74,43 @@ pub enum PublishError {
 }
 
 impl Publisher {
+    /// A publisher for `[oracle]` on `chain`: guardian sets, accepted emitter and feeds
+    /// from the config (a bad field is named).
+    pub fn from_config(
+        oracle: &OracleConfig,
+        chain: &Chain,
+        price_caster: Address,
+        store: Store,
+        queue: ActionQueue,
+        prices: PriceCache,
+    ) -> anyhow::Result<Publisher> {
+        let feeds = oracle
+            .feeds
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.price_id
+                    .parse::<B256>()
+                    .map(|id| (id, f.clone()))
+                    .map_err(|_| anyhow::anyhow!("oracle.feeds[{i}].price_id: not 32 bytes of hex"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Publisher {
+            chain: chain.name().to_string(),
+            chain_id: chain.chain_id(),
+            price_caster,
+            provider: chain.provider(),
+            store,
+            queue,
+            prices,
+            sets: load_sets(&oracle.guardian_sets).map_err(anyhow::Error::msg)?,
+            emitter: emitter(oracle.emitter_chain, &oracle.emitter_address)
+                .map_err(anyhow::Error::msg)?,
+            feeds,
+            checked_layout: Arc::default(),
+        })
+    }
+
     /// One update through the cycle. `dry_run` verifies and decides but proposes nothing.
     pub async fn cycle(
         &self,
@@ -191,6 +238,9 @@ impl Publisher {
     /// refuses the cycle: publishing into a slot that holds another asset would be wrong.
     pub async fn preflight(&self) -> Result<Vec<OracleSlot>, PublishError> {
         let layout = self.store.oracle_slots(self.chain_id).await?;
+        if self.checked_layout.lock().await.as_ref() == Some(&layout) {
+            return Ok(layout);
+        }
         let contract = PriceCaster::new(self.price_caster, self.provider.clone());
         let count = contract
             .slotCount()
@@ -227,6 +277,7 @@ impl Publisher {
                 )));
             }
         }
+        *self.checked_layout.lock().await = Some(layout.clone());
         Ok(layout)
     }
 }
