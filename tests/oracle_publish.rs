@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::B256;
-use alloy::providers::ProviderBuilder;
 use hedgedesk::actions::ActionState;
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::PriceCaster;
@@ -71,19 +69,10 @@ async fn recorded_hermes_updates_are_stored_on_a_devnet_price_caster() {
 
     // PriceCaster with the mainnet guardian set 4 as its current set, Pythnet as emitter.
     let set4 = GuardianSets::mainnet().get(4).unwrap().clone();
-    let deployer = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(node.signer(0)))
-        .connect_http(node.http_url().parse().unwrap());
-    let caster = PriceCaster::deploy(
-        &deployer,
-        set4.keys.clone(),
-        4,
-        AcceptedEmitter::PYTHNET.chain,
-        AcceptedEmitter::PYTHNET.address,
-        0,
-    )
-    .await
-    .unwrap();
+    let caster = PriceCaster::new(
+        common::pyth::deploy_price_caster_set4(&node).await,
+        node.provider(),
+    );
     let caster_address = *caster.address();
 
     let mut config = Config::default();
@@ -154,6 +143,7 @@ async fn recorded_hermes_updates_are_stored_on_a_devnet_price_caster() {
             .map(|f| (f.price_id.parse::<B256>().unwrap(), f.clone()))
             .collect::<BTreeMap<_, _>>(),
         checked_layout: Default::default(),
+        in_flight: Default::default(),
     };
     let now = chrono::Utc::now().timestamp() as u64;
 

@@ -48,6 +48,10 @@ pub struct Publisher {
     /// every cycle (cheap, local); the contract is read again only when it changed, since
     /// the contract itself refuses a store into a slot registered for another feed.
     pub checked_layout: Arc<Mutex<Option<Vec<OracleSlot>>>>,
+    /// Prices proposed but not yet settled, by feed: (action, what it will write). While
+    /// the action is open the policy compares against these, not the older on-chain
+    /// values, so a stream of updates does not propose the same move twice.
+    pub in_flight: Arc<Mutex<BTreeMap<B256, (i64, OnChain)>>>,
 }
 
 /// What one cycle decided.
@@ -108,6 +112,7 @@ impl Publisher {
                 .map_err(anyhow::Error::msg)?,
             feeds,
             checked_layout: Arc::default(),
+            in_flight: Arc::default(),
         })
     }
 
@@ -174,10 +179,15 @@ impl Publisher {
                 .call()
                 .await
                 .map_err(|e| PublishError::Chain(format!("getSlot({slot}): {e}")))?;
-            let on_chain = OnChain {
-                price: held.price,
-                publish_time: held.publishTime,
-            };
+            let on_chain = self
+                .baseline(
+                    message.feed_id,
+                    OnChain {
+                        price: held.price,
+                        publish_time: held.publishTime,
+                    },
+                )
+                .await;
             let why = due(
                 feed,
                 on_chain,
@@ -231,7 +241,39 @@ impl Publisher {
             ProposeOutcome::Created(a) | ProposeOutcome::Existing(a) => a.id,
         };
         report.action = Some(action);
+        let mut in_flight = self.in_flight.lock().await;
+        for (index, message) in &verified.prices {
+            if slots[*index] != SKIP_SLOT {
+                let write = OnChain {
+                    price: message.price,
+                    publish_time: u64::try_from(message.publish_time).unwrap_or(0),
+                };
+                in_flight.insert(message.feed_id, (action, write));
+            }
+        }
         Ok(report)
+    }
+
+    /// What the policy compares a fresh price with: the on-chain slot, or the newer price
+    /// an open `publish_prices` action is about to write.
+    async fn baseline(&self, feed: B256, on_chain: OnChain) -> OnChain {
+        let mut in_flight = self.in_flight.lock().await;
+        let Some(&(action, pending)) = in_flight.get(&feed) else {
+            return on_chain;
+        };
+        let open = self
+            .queue
+            .snapshot()
+            .actions
+            .iter()
+            .any(|a| a.id == action && !a.state.is_terminal());
+        if open && pending.publish_time > on_chain.publish_time {
+            pending
+        } else {
+            // Settled (the chain shows it) or failed (the chain is the truth again).
+            in_flight.remove(&feed);
+            on_chain
+        }
     }
 
     /// The layout in the store, checked slot by slot against the contract. Any mismatch
