@@ -5,32 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use common::{ANVIL_KEY_0, Desk};
 
 const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
 const ETH: &str = "0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
 const SOL: &str = "0xef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
-
-fn devnet_up(desk: &Desk) -> (common::Killed, serde_json::Value) {
-    let mut child = desk
-        .cmd()
-        .args(["devnet", "up", "--port", "0", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (
-        common::Killed(child),
-        serde_json::from_str(&line).expect("devnet up --json"),
-    )
-}
 
 fn slot_count(rpc: &str, caster: &str) -> String {
     let out = std::process::Command::new(common::repo().join(".tools/bin/cast"))
@@ -54,7 +33,7 @@ fn bootstrap_and_register_need_a_typed_yes_and_are_idempotent() {
         ANVIL_KEY_0,
     );
     assert!(out.status.success());
-    let (_devnet, up) = devnet_up(&desk);
+    let (_devnet, up) = common::devnet_up(&desk);
     let rpc = up["rpc_url"].as_str().unwrap().to_string();
     let caster = up["contracts"]["oracle.price_caster"]
         .as_str()

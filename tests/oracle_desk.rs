@@ -7,9 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::providers::Provider;
-use alloy::providers::ProviderBuilder;
 use alloy::sol_types::SolEvent;
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::PriceCaster;
@@ -17,7 +15,7 @@ use hedgedesk::config::{ChainConfig, Config, DEVNET_CHAIN, EndpointConfig, FeedC
 use hedgedesk::devnet::{AnvilNode, AnvilOptions};
 use hedgedesk::oracle::desk::{DeskRequest, PRICE_CASTER};
 use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot};
-use hedgedesk::oracle::verify::guardians::{AcceptedEmitter, GuardianSet, GuardianSets};
+use hedgedesk::oracle::verify::guardians::{GuardianSet, GuardianSets};
 use hedgedesk::store::{Deployment, Store};
 
 const BTC: &str = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
@@ -31,19 +29,10 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
 
     // The devnet PriceCaster runs guardian set 4 as its current set; so does the desk.
     let set4 = GuardianSets::mainnet().get(4).unwrap().clone();
-    let deployer = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(node.signer(0)))
-        .connect_http(node.http_url().parse().unwrap());
-    let caster = PriceCaster::deploy(
-        &deployer,
-        set4.keys.clone(),
-        4,
-        AcceptedEmitter::PYTHNET.chain,
-        AcceptedEmitter::PYTHNET.address,
-        0,
-    )
-    .await
-    .unwrap();
+    let caster = PriceCaster::new(
+        common::pyth::deploy_price_caster_set4(&node).await,
+        node.provider(),
+    );
     store
         .record_deployment(Deployment {
             chain_id: node.chain_id,
@@ -103,7 +92,12 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
         loop {
             {
                 let snap = pane.borrow_and_update().clone();
-                if snap.rows.len() == 2 && snap.rows[0].on_chain.publish_time == 1_714_748_300 {
+                // The slot is on chain as soon as the block is mined; the action's tx hash
+                // reaches the pane on the refresh after the runner journals it.
+                if snap.rows.len() == 2
+                    && snap.rows[0].on_chain.publish_time == 1_714_748_300
+                    && snap.rows[0].last_tx.is_some()
+                {
                     return snap;
                 }
             }
@@ -111,7 +105,13 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
         }
     })
     .await
-    .expect("the desk published BTC from the stream");
+    .unwrap_or_else(|_| {
+        panic!(
+            "the desk never showed BTC published with its tx: pane {:#?}\nactions {:#?}",
+            pane.borrow().rows,
+            rt.queue.snapshot().actions
+        )
+    });
     assert_eq!(snapshot.price_caster, Some(*caster.address()));
     assert_eq!(snapshot.rows[0].symbol, "BTC/USD");
     assert_eq!(snapshot.rows[0].on_chain.price, 6_163_260_000_000);

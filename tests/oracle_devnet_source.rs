@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -82,23 +81,12 @@ async fn a_devnet_price_source_runs_the_whole_path_offline() {
         .unwrap();
     assert!(out.status.success());
 
-    let mut up = desk
-        .cmd()
-        .args(["devnet", "up", "--port", "0", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = up.stdout.take().unwrap();
-    let _up = common::Killed(up);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (_up, json) = {
+        let desk = desk.clone();
+        tokio::task::spawn_blocking(move || common::devnet_up(&desk))
+            .await
+            .unwrap()
+    };
     let rpc = json["rpc_url"].as_str().unwrap().to_string();
     let sets = desk.data.join("devnet-guardian-sets.json");
     let emitter = DevnetPythSource::new(1, 5, 0).emitter.address;

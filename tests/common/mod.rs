@@ -70,6 +70,7 @@ pub fn output_with_stdin(mut cmd: Command, input: &str) -> Output {
     out
 }
 
+#[derive(Clone)]
 pub struct Desk {
     pub root: PathBuf,
     pub data: PathBuf,
@@ -226,4 +227,23 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `hedgedesk devnet up --port 0 --json` on this desk: the running process (killed on drop)
+/// and the JSON line it printed (rpc_url, contracts, accounts). Blocks until it is up.
+pub fn devnet_up(desk: &Desk) -> (Killed, serde_json::Value) {
+    use std::io::BufRead;
+    let mut child = desk
+        .cmd()
+        .args(["devnet", "up", "--port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn devnet up");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let json = serde_json::from_str(&line).expect("devnet up --json");
+    (Killed(child), json)
 }

@@ -45,3 +45,26 @@ pub async fn recorded_hermes() -> String {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
 }
+
+/// A PriceCaster deployed by `node`'s account 0 with mainnet guardian set 4 as its current
+/// set and Pythnet as its emitter: the recorded fixtures store on it.
+pub async fn deploy_price_caster_set4(
+    node: &hedgedesk::devnet::AnvilNode,
+) -> alloy::primitives::Address {
+    use hedgedesk::oracle::verify::guardians::{AcceptedEmitter, GuardianSets};
+    let set4 = GuardianSets::mainnet().get(4).unwrap().clone();
+    let deployer = alloy::providers::ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(node.signer(0)))
+        .connect_http(node.http_url().parse().unwrap());
+    let caster = hedgedesk::chain::contracts::PriceCaster::deploy(
+        &deployer,
+        set4.keys,
+        4,
+        AcceptedEmitter::PYTHNET.chain,
+        AcceptedEmitter::PYTHNET.address,
+        0,
+    )
+    .await
+    .unwrap();
+    *caster.address()
+}
