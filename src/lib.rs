@@ -11,6 +11,7 @@ pub mod config;
 pub mod desks;
 pub mod devnet;
 pub mod keys;
+pub mod liquidator;
 pub mod oracle;
 pub mod prices;
 pub mod store;

@@ -22,6 +22,7 @@ pub struct Config {
     /// EVM chains by name (`[chains.<name>]`); desks name the chain they work on.
     pub chains: BTreeMap<String, ChainConfig>,
     pub oracle: OracleConfig,
+    pub liquidator: LiquidatorConfig,
     /// Policy per action kind, keyed by the kind's snake_case name.
     #[serde(deserialize_with = "deserialize_actions")]
     pub actions: BTreeMap<ActionKind, ActionPolicyConfig>,
@@ -76,6 +77,7 @@ impl Default for Config {
             workers: WorkersConfig::default(),
             chains: BTreeMap::from([(DEVNET_CHAIN.to_string(), ChainConfig::default())]),
             oracle: OracleConfig::default(),
+            liquidator: LiquidatorConfig::default(),
             actions: ActionKind::ALL
                 .iter()
                 .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
@@ -317,6 +319,79 @@ impl Default for OracleConfig {
             feeds: Vec::new(),
         }
     }
+}
+
+/// The liquidator desk: which margin module it watches and when a liquidation is worth it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LiquidatorConfig {
+    /// The `[chains.<name>]` the margin module lives on.
+    pub chain: String,
+    /// The Dex223 margin module: an address, or the name it is recorded under in the
+    /// store's deployments (the devnet records `margin.module`).
+    pub module: String,
+    /// The block its event stream starts at (its deployment block; 0 scans from genesis).
+    /// A module the devnet deployed starts at its recorded deployment block.
+    pub start_block: u64,
+    /// Propose freezes and confirms on its own at start-up (`a` toggles it on the pane).
+    pub auto: bool,
+    /// Who receives the liquidation rewards; empty: the unlocked account.
+    pub receiver: String,
+    /// Liquidate only positions of orders the unlocked account owns (a lender protecting
+    /// its own loans).
+    pub lender_mode: bool,
+    /// A liquidation is worth it when reward minus the gas of both calls is at least this
+    /// many US cents.
+    pub min_profit: i64,
+    /// ... or when the reward alone is above this many US cents, even at a loss (0: off).
+    pub always_liquidate_reward_above: i64,
+    /// Never pay more than this many gwei per gas for a freeze or a confirm.
+    pub max_fee_per_gas: u64,
+    /// Positions whose local health is below 100% + this many basis points are checked on
+    /// chain (`subjectToLiquidationExtended`) each block.
+    pub near_edge_bps: u32,
+    /// Gas assumed for a freeze when the node cannot estimate it.
+    pub freeze_gas: u64,
+    /// Gas assumed for a confirm, plus `confirm_gas_per_asset` per non-base asset sold,
+    /// until the position is frozen and the confirm itself can be simulated.
+    pub confirm_gas: u64,
+    pub confirm_gas_per_asset: u64,
+    /// USD prices of reward assets and of the native coin (for gas).
+    pub prices: Vec<AssetPriceConfig>,
+}
+
+impl Default for LiquidatorConfig {
+    fn default() -> Self {
+        Self {
+            chain: DEVNET_CHAIN.into(),
+            module: "margin.module".into(),
+            start_block: 0,
+            auto: false,
+            receiver: String::new(),
+            lender_mode: false,
+            min_profit: 0,
+            always_liquidate_reward_above: 0,
+            max_fee_per_gas: 200,
+            near_edge_bps: 50,
+            freeze_gas: 100_000,
+            confirm_gas: 200_000,
+            confirm_gas_per_asset: 100_000,
+            prices: Vec::new(),
+        }
+    }
+}
+
+/// Where the USD price of one asset comes from: a Pyth feed the oracle desk verifies,
+/// or a fixed price.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AssetPriceConfig {
+    /// `eth` (the native coin), a token address, or a deployment name (`token.usdc`).
+    pub asset: String,
+    /// A feed of `[[oracle.feeds]]` by symbol (`ETH/USD`), or a Pyth price id.
+    pub feed: String,
+    /// A fixed price in USD per whole token, as a decimal (`"1.00"`).
+    pub usd: String,
 }
 
 /// One price feed published to one slot, and when it must be published again.

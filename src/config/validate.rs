@@ -116,6 +116,9 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
     // [oracle]
     check_oracle(&mut out, c);
 
+    // [liquidator]
+    check_liquidator(&mut out, c);
+
     // [actions.<kind>]
     for (kind, policy) in &c.actions {
         if policy.min_profit_usd_cents < 0 {
@@ -302,6 +305,117 @@ fn check_oracle(out: &mut Problems, c: &Config) {
                 ));
             }
         }
+    }
+}
+
+fn check_liquidator(out: &mut Problems, c: &Config) {
+    let l = &c.liquidator;
+    if !c.chains.contains_key(&l.chain) {
+        out.push(
+            ["liquidator", "chain"],
+            format!(
+                "expected the name of a [chains.<name>] table ({}), got {:?}",
+                c.chains.keys().cloned().collect::<Vec<_>>().join(", "),
+                l.chain
+            ),
+        );
+    }
+    if let Err(why) = check_address_or_name(&l.module) {
+        out.push(["liquidator", "module"], why);
+    }
+    if !l.receiver.is_empty() && !is_address(&l.receiver) {
+        out.push(
+            ["liquidator", "receiver"],
+            format!(
+                "expected an address (0x and 40 hex digits) or empty for the unlocked account, got {:?}",
+                l.receiver
+            ),
+        );
+    }
+    for (key, value) in [
+        ("min_profit", l.min_profit),
+        ("always_liquidate_reward_above", l.always_liquidate_reward_above),
+    ] {
+        if value < 0 {
+            out.push(
+                ["liquidator", key],
+                format!("expected 0 or more (US cents), got {value}"),
+            );
+        }
+    }
+    out.range(["liquidator", "max_fee_per_gas"], l.max_fee_per_gas, 1..=1_000_000);
+    out.range(["liquidator", "near_edge_bps"], u64::from(l.near_edge_bps), 0..=10_000);
+    out.range(["liquidator", "freeze_gas"], l.freeze_gas, 21_000..=30_000_000);
+    out.range(["liquidator", "confirm_gas"], l.confirm_gas, 21_000..=30_000_000);
+    out.range(
+        ["liquidator", "confirm_gas_per_asset"],
+        l.confirm_gas_per_asset,
+        0..=10_000_000,
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, price) in l.prices.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["liquidator", "prices"]).index(i).child(key);
+        let asset = price.asset.trim().to_ascii_lowercase();
+        if asset != "eth"
+            && let Err(why) = check_address_or_name(&price.asset)
+        {
+            out.0.push(RawProblem::new(at("asset"), format!("{why}, or \"eth\"")));
+        } else if !seen.insert(asset) {
+            out.0.push(RawProblem::new(
+                at("asset"),
+                format!("{:?} already has a price", price.asset),
+            ));
+        }
+        match (price.feed.trim().is_empty(), price.usd.trim().is_empty()) {
+            (true, true) | (false, false) => out.0.push(RawProblem::new(
+                at("feed"),
+                "expected exactly one of feed (an [[oracle.feeds]] symbol or a Pyth price id) \
+                 and usd (a fixed price)",
+            )),
+            (false, true) => {
+                let feed = price.feed.trim();
+                let known = c.oracle.feeds.iter().any(|f| f.symbol == feed);
+                if !known && check_hex32(feed).is_err() {
+                    out.0.push(RawProblem::new(
+                        at("feed"),
+                        format!(
+                            "expected the symbol of an [[oracle.feeds]] entry or a 32-byte Pyth \
+                             price id, got {feed:?}"
+                        ),
+                    ));
+                }
+            }
+            (true, false) => {
+                if let Err(why) = crate::liquidator::usd::UsdPrice::parse(&price.usd) {
+                    out.0.push(RawProblem::new(at("usd"), why));
+                }
+            }
+        }
+    }
+}
+
+fn is_address(text: &str) -> bool {
+    let digits = text.trim().strip_prefix("0x").unwrap_or("");
+    digits.len() == 40 && digits.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// An address, or a deployment name (`margin.module`, `token.usdc`).
+fn check_address_or_name(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if is_address(text) {
+        return Ok(());
+    }
+    let name_ok = !text.is_empty()
+        && !text.starts_with("0x")
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if name_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected an address (0x and 40 hex digits) or a deployment name such as \"margin.module\", got {text:?}"
+        ))
     }
 }
 

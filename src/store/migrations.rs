@@ -47,6 +47,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/005_oracle_slots.sql"),
     // 6: the oracle desk's per-cycle statistics.
     include_str!("sql/006_oracle_cycles.sql"),
+    // 7: the liquidator desk's margin index and its liquidations.
+    include_str!("sql/007_margin.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

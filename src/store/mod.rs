@@ -6,6 +6,7 @@
 
 mod actions;
 mod deployments;
+pub mod margin;
 pub(crate) mod ingest;
 mod migrations;
 mod oracle_cycles;
@@ -15,6 +16,7 @@ mod writer;
 
 pub use actions::{ActionFilter, ProposeOutcome};
 pub use deployments::Deployment;
+pub use margin::{MarginEvent, MarginOrder, MarginPosition, PositionStatus};
 pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use migrations::{MIGRATIONS, schema_version};
 pub use oracle_cycles::{CycleOutcome, CycleRecord, CycleStats};

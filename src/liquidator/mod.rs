@@ -1,0 +1,7 @@
+//! The liquidator desk (Dex223 margin): an index of orders and positions, a local valuation
+//! of every position on every block and price change, and freeze-then-confirm liquidation
+//! of the profitable underwater ones.
+
+pub mod abi;
+pub mod index;
+pub mod usd;
