@@ -8,6 +8,7 @@ mod actions;
 mod deployments;
 pub mod margin;
 pub(crate) mod ingest;
+mod liquidations;
 mod migrations;
 mod oracle_cycles;
 mod oracle_slots;
@@ -16,6 +17,7 @@ mod writer;
 
 pub use actions::{ActionFilter, ProposeOutcome};
 pub use deployments::Deployment;
+pub use liquidations::{DayTotals, LiquidationRecord, LiquidationState, LiquidationUpdate};
 pub use margin::{MarginEvent, MarginOrder, MarginPosition, PositionStatus};
 pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use migrations::{MIGRATIONS, schema_version};
