@@ -16,6 +16,33 @@ use alloy::primitives::Bytes;
 use serde::Deserialize;
 
 alloy::sol!(
+    /// The liquidator desk's devnet Dex223 margin module (`contracts/MarginModule.sol`):
+    /// orders, loans against collateral, positions holding several assets, and two-phase
+    /// liquidation (`liquidate` freezes, the same caller confirms in a later block within an
+    /// hour). Same functions, events and struct layouts as the real `Dex223MarginModule`
+    /// (the desk speaks to it through `liquidator::abi::IMarginModule`); liquidations and
+    /// closes sell to the order's oracle (`MarginOracle.swap`). No constructor arguments.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    // `OrderCreated` has nine fields, and its generated constructor as many arguments.
+    #[allow(clippy::too_many_arguments)]
+    MarginModule,
+    "contracts/out/MarginModule.json"
+);
+
+alloy::sol!(
+    /// The margin module's devnet price oracle and market maker (`contracts/MarginOracle.sol`):
+    /// the owner's `setSqrtPriceX96(tokenA, tokenB, sqrtPriceX96)` per pair (token1 per token0,
+    /// token0 the lower address, Q64.96 square root; `PriceSet`), `getAmountOut` exact or,
+    /// with `setPricePrecisionDecimals(d > 0)`, the legacy Dex223 oracle's `d`-digit
+    /// truncation, and `swap` at the quote out of the tokens minted to it.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MarginOracle,
+    "contracts/out/MarginOracle.json"
+);
+
+alloy::sol!(
     /// The oracle desk's price store (`contracts/PriceCaster.sol`): 92-byte price slots
     /// filled by the owner's `store(updateData, slots)`, which verifies a Pyth accumulator
     /// update (PNAU) on chain: the VAA's guardian signatures against the guardian set it
@@ -54,6 +81,18 @@ pub struct Artifact {
 
 /// Every artifact in `contracts/out/`, sorted by name.
 pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "IMarginToken",
+        json: include_str!("../../contracts/out/IMarginToken.json"),
+    },
+    Artifact {
+        name: "MarginModule",
+        json: include_str!("../../contracts/out/MarginModule.json"),
+    },
+    Artifact {
+        name: "MarginOracle",
+        json: include_str!("../../contracts/out/MarginOracle.json"),
+    },
     Artifact {
         name: "PriceCaster",
         json: include_str!("../../contracts/out/PriceCaster.json"),

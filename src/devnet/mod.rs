@@ -7,6 +7,7 @@ pub mod anvil;
 pub mod cli;
 pub mod control;
 pub mod deploy;
+pub mod margin;
 pub mod pyth;
 pub mod scenario;
 
