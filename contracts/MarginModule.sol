@@ -324,15 +324,46 @@ contract MarginModule {
         require(amount > 0, "Deposit must exceed zero");
         Position storage position = positions[positionId];
         require(position.open, "Position is closed");
-        address[] storage whitelist = tokenlists[orders[position.orderId].whitelist].tokens;
-        require(
-            asset == orders[position.orderId].baseAsset || asset == positionInitialCollateral[positionId]
-                || (idInWhitelist < whitelist.length && whitelist[idInWhitelist] == asset),
-            "Asset not allowed"
-        );
+        require(_allowed(positionId, asset, idInWhitelist), "Asset not allowed");
         _pull(asset, msg.sender, amount);
         _addAsset(positionId, asset, amount, true);
         emit PositionDeposit(positionId, asset, amount);
+    }
+
+    /// Trades inside a position: `_amount` of its `_assetId1`-th asset for `_asset2`. The
+    /// real module swaps through a Dex223 pool; this one through the order oracle's market
+    /// maker at the oracle's price. The whitelist index of the sold asset, the fee tier and
+    /// the price limit are taken for the ABI's sake. The owner may trade, and so may the
+    /// liquidator of a frozen position.
+    function marginSwap(
+        uint256 _positionId,
+        uint256 _assetId1,
+        uint256, /* _whitelistId1 */
+        uint256 _whitelistId2,
+        uint256 _amount,
+        address _asset2,
+        uint24, /* _feeTier */
+        uint256 _minAmountOut,
+        uint160 /* _priceLimitX96 */
+    ) external nonReentrant {
+        Position storage position = positions[_positionId];
+        require(position.open, "Position is closed");
+        if (msg.sender != position.owner) {
+            require(msg.sender == position.liquidator && position.frozenTime > 0, "Only owner or liquidator");
+        }
+        require(_assetId1 < position.assets.length, "No such asset");
+        address asset1 = position.assets[_assetId1];
+        require(asset1 != _asset2, "Same asset");
+        require(_allowed(_positionId, _asset2, _whitelistId2), "Asset not allowed");
+        require(_amount > 0 && position.balances[_assetId1] >= _amount, "Insufficient balance");
+        address oracle = orders[position.orderId].oracle;
+        _call(asset1, abi.encodeCall(IMarginToken.approve, (oracle, _amount)));
+        uint256 amountOut = MarginOracle(oracle).swap(_asset2, asset1, _amount, _minAmountOut, address(this));
+        require(amountOut > 0, "Nothing received");
+        // As the real module: credit the proceeds first (a new asset is appended), then debit.
+        _addAsset(_positionId, _asset2, amountOut, true);
+        _reduceAsset(_positionId, _assetId1, _amount);
+        emit MarginSwap(_positionId, asset1, _asset2, _amount, amountOut);
     }
 
     function getPositionAssets(uint256 id) external view returns (address[] memory) {
@@ -552,6 +583,15 @@ contract MarginModule {
             position.balances[0] += amountOut;
             emit MarginSwap(positionId, asset, base, amountIn, amountOut);
         }
+    }
+
+    /// A position may hold the order's base asset, its own initial collateral, or the
+    /// `idInWhitelist`-th token of the order's whitelist.
+    function _allowed(uint256 positionId, address asset, uint256 idInWhitelist) private view returns (bool) {
+        uint256 orderId = positions[positionId].orderId;
+        address[] storage whitelist = tokenlists[orders[orderId].whitelist].tokens;
+        return asset == orders[orderId].baseAsset || asset == positionInitialCollateral[positionId]
+            || (idInWhitelist < whitelist.length && whitelist[idInWhitelist] == asset);
     }
 
     function _withdraw(uint256 positionId, uint256 index) private {

@@ -487,6 +487,7 @@ fn artifacts_implement_the_desk_abi() {
         + check_outputs::<setOrderStatusCall>(&module)
         + check_outputs::<takeLoanCall>(&module)
         + check_outputs::<positionDepositCall>(&module)
+        + check_outputs::<marginSwapCall>(&module)
         + check_outputs::<positionCloseCall>(&module)
         + check_outputs::<positionWithdrawCall>(&module)
         + check_outputs::<liquidateCall>(&module);

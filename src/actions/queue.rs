@@ -118,6 +118,19 @@ impl ActionQueue {
         .await
     }
 
+    /// A desk takes back a proposal that no longer makes sense (the position recovered,
+    /// the window closed) before anyone approved it.
+    pub async fn withdraw(&self, id: ActionId, reason: &str) -> Result<Action, StoreError> {
+        self.move_to(
+            id,
+            ActionState::Rejected,
+            Actor::Desk,
+            Some(reason.to_string()),
+            None,
+        )
+        .await
+    }
+
     pub async fn mark_sent(&self, id: ActionId, tx_hash: &str) -> Result<Action, StoreError> {
         self.move_to(
             id,

@@ -13,6 +13,8 @@ use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
+use crate::liquidator::desk::LiquidatorDesk;
+use crate::liquidator::pane::LiquidatorSnapshot;
 use crate::oracle::desk::{DeskRequest, OracleDesk};
 use crate::oracle::pane::OracleSnapshot;
 use crate::prices::PriceCache;
@@ -48,6 +50,11 @@ pub struct Runtime {
     pub oracle: watch::Receiver<Arc<OracleSnapshot>>,
     /// Operator requests to the oracle desk (publish now, bootstrap, reset).
     pub oracle_requests: tokio::sync::mpsc::UnboundedSender<DeskRequest>,
+    /// The Liquidations tab's snapshot.
+    pub liquidator: watch::Receiver<Arc<LiquidatorSnapshot>>,
+    /// Operator requests to the liquidator desk (liquidate, auto, detail).
+    pub liquidator_requests:
+        tokio::sync::mpsc::UnboundedSender<crate::liquidator::requests::DeskRequest>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -153,7 +160,27 @@ impl Runtime {
         let oracle = desk.subscribe();
         let oracle_requests = desk.requests();
         supervisor.spawn("oracle", move |cancel| desk.clone().run(cancel));
-        tracing::info!(%account, workers = 3 + 2 * chains.len(), "runtime started");
+
+        // The liquidator desk, on the chain its config names.
+        let liquidator_chain = chains
+            .iter()
+            .find(|c| c.name() == config.liquidator.chain)
+            .cloned()
+            .ok_or_else(|| {
+                anyhow::anyhow!("liquidator.chain: no [chains.{}]", config.liquidator.chain)
+            })?;
+        let desk = LiquidatorDesk::new(
+            config.clone(),
+            liquidator_chain,
+            store.clone(),
+            queue.clone(),
+            prices.clone(),
+            account,
+        );
+        let liquidator = desk.subscribe();
+        let liquidator_requests = desk.requests();
+        supervisor.spawn("liquidator", move |cancel| desk.clone().run(cancel));
+        tracing::info!(%account, workers = 4 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -168,6 +195,8 @@ impl Runtime {
             prices,
             oracle,
             oracle_requests,
+            liquidator,
+            liquidator_requests,
             chain_status,
             supervisor,
         })

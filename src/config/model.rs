@@ -373,9 +373,9 @@ impl Default for LiquidatorConfig {
             always_liquidate_reward_above: 0,
             max_fee_per_gas: 200,
             near_edge_bps: 50,
-            freeze_gas: 100_000,
-            confirm_gas: 200_000,
-            confirm_gas_per_asset: 100_000,
+            freeze_gas: 130_000,
+            confirm_gas: 100_000,
+            confirm_gas_per_asset: 80_000,
             prices: Vec::new(),
         }
     }

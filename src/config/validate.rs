@@ -334,7 +334,10 @@ fn check_liquidator(out: &mut Problems, c: &Config) {
     }
     for (key, value) in [
         ("min_profit", l.min_profit),
-        ("always_liquidate_reward_above", l.always_liquidate_reward_above),
+        (
+            "always_liquidate_reward_above",
+            l.always_liquidate_reward_above,
+        ),
     ] {
         if value < 0 {
             out.push(
@@ -343,10 +346,26 @@ fn check_liquidator(out: &mut Problems, c: &Config) {
             );
         }
     }
-    out.range(["liquidator", "max_fee_per_gas"], l.max_fee_per_gas, 1..=1_000_000);
-    out.range(["liquidator", "near_edge_bps"], u64::from(l.near_edge_bps), 0..=10_000);
-    out.range(["liquidator", "freeze_gas"], l.freeze_gas, 21_000..=30_000_000);
-    out.range(["liquidator", "confirm_gas"], l.confirm_gas, 21_000..=30_000_000);
+    out.range(
+        ["liquidator", "max_fee_per_gas"],
+        l.max_fee_per_gas,
+        1..=1_000_000,
+    );
+    out.range(
+        ["liquidator", "near_edge_bps"],
+        u64::from(l.near_edge_bps),
+        0..=10_000,
+    );
+    out.range(
+        ["liquidator", "freeze_gas"],
+        l.freeze_gas,
+        21_000..=30_000_000,
+    );
+    out.range(
+        ["liquidator", "confirm_gas"],
+        l.confirm_gas,
+        21_000..=30_000_000,
+    );
     out.range(
         ["liquidator", "confirm_gas_per_asset"],
         l.confirm_gas_per_asset,
@@ -359,7 +378,8 @@ fn check_liquidator(out: &mut Problems, c: &Config) {
         if asset != "eth"
             && let Err(why) = check_address_or_name(&price.asset)
         {
-            out.0.push(RawProblem::new(at("asset"), format!("{why}, or \"eth\"")));
+            out.0
+                .push(RawProblem::new(at("asset"), format!("{why}, or \"eth\"")));
         } else if !seen.insert(asset) {
             out.0.push(RawProblem::new(
                 at("asset"),

@@ -10,7 +10,8 @@ use anyhow::Context;
 
 use super::anvil::{AnvilNode, AnvilOptions};
 use super::control::DevnetControl;
-use super::scenario::{Holder, Scenario};
+use super::margin;
+use super::scenario::{Holder, MarginSpec, Scenario};
 use crate::chain::contracts::{PriceCaster, TestToken};
 use crate::config::{ChainConfig, EndpointConfig};
 use crate::store::{Deployment, Store};
@@ -102,6 +103,145 @@ impl Devnet {
                 .get_receipt()
                 .await
                 .with_context(|| format!("waiting for the mint of {name} to {to}"))?;
+        }
+        // Last: borrowers pay collateral and rewards from their minted balances.
+        if let Some(margin) = &scenario.margin {
+            self.seed_margin(scenario, margin).await?;
+        }
+        Ok(())
+    }
+
+    /// Deploys the margin module and its oracle, prices the pairs, stocks the market
+    /// maker, opens the orders and takes the loans.
+    async fn seed_margin(&mut self, scenario: &Scenario, spec: &MarginSpec) -> anyhow::Result<()> {
+        let owner = self.node.address(0);
+        let contracts = margin::deploy_margin(&self.deployer, owner).await?;
+        let chain_id = self.node.chain_id;
+        let head = self.deployer.get_block_number().await?;
+        for (name, artifact, address) in [
+            ("margin.oracle", "MarginOracle", contracts.oracle),
+            ("margin.module", "MarginModule", contracts.module),
+        ] {
+            let deployment = Deployment {
+                chain_id,
+                name: name.into(),
+                address,
+                artifact: artifact.into(),
+                tx_hash: Default::default(),
+                block_number: head,
+                deployed_at_ms: 0,
+            };
+            self.store.record_deployment(deployment.clone()).await?;
+            self.deployed.insert(name.into(), deployment);
+        }
+        let token = |key: &str| -> anyhow::Result<margin::Token> {
+            let spec = scenario
+                .tokens
+                .iter()
+                .find(|t| t.key == key)
+                .with_context(|| format!("margin: no token {key:?}"))?;
+            Ok(margin::Token {
+                address: self.address(&spec.deployment_name())?,
+                decimals: spec.decimals,
+            })
+        };
+        let amount = |key: &str, text: &str| -> anyhow::Result<U256> {
+            let decimals = if key == "eth" {
+                18
+            } else {
+                token(key)?.decimals
+            };
+            margin::units(text, decimals)
+        };
+        let base = token(&spec.base)?;
+        for (key, price) in &spec.prices {
+            margin::set_price(&self.deployer, contracts.oracle, base, token(key)?, price).await?;
+        }
+        for (key, text) in &spec.inventory {
+            let t = TestToken::new(token(key)?.address, &self.deployer);
+            t.transfer(contracts.oracle, amount(key, text)?)
+                .send()
+                .await?
+                .get_receipt()
+                .await
+                .with_context(|| format!("stocking the market maker with {key}"))?;
+        }
+        let module = crate::liquidator::abi::IMarginModule::new(contracts.module, &self.deployer);
+        let mut order_ids = Vec::new();
+        for order in &spec.orders {
+            let whitelist: Vec<Address> = order
+                .whitelist
+                .iter()
+                .map(|k| token(k).map(|t| t.address))
+                .collect::<anyhow::Result<_>>()?;
+            let list_id = module.addTokenlist(whitelist.clone(), false).call().await?;
+            module
+                .addTokenlist(whitelist, false)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            let now = self
+                .deployer
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await?
+                .context("no latest block")?
+                .header
+                .timestamp;
+            let reward_asset = if order.reward.0 == "eth" {
+                Address::ZERO
+            } else {
+                token(&order.reward.0)?.address
+            };
+            let params = crate::liquidator::abi::OrderParams {
+                whitelistId: list_id,
+                interestRate: U256::from(order.interest_bps),
+                duration: U256::from(order.duration_days * 86_400),
+                minLoan: amount(&spec.base, &order.min_loan)?,
+                liquidationRewardAmount: amount(&order.reward.0, &order.reward.1)?,
+                liquidationRewardAsset: reward_asset,
+                asset: base.address,
+                deadline: u32::try_from(now + 365 * 86_400).unwrap_or(u32::MAX),
+                currencyLimit: order.currency_limit,
+                leverage: order.leverage,
+                oracle: contracts.oracle,
+                collateral: order
+                    .collaterals
+                    .iter()
+                    .map(|k| token(k).map(|t| t.address))
+                    .collect::<anyhow::Result<_>>()?,
+            };
+            let lender = self.wallet(order.lender)?;
+            let deposit = amount(&spec.base, &order.deposit)?;
+            order_ids.push(margin::open_order(&lender, contracts.module, params, deposit).await?);
+        }
+        for (i, loan) in spec.loans.iter().enumerate() {
+            let order = &spec.orders[loan.order];
+            let borrower = self.wallet(loan.borrower)?;
+            let collateral = &order.collaterals[loan.collateral];
+            let loan_amount = amount(&spec.base, &loan.amount)?;
+            let position = margin::take_loan(
+                &borrower,
+                contracts.module,
+                order_ids[loan.order],
+                loan_amount,
+                loan.collateral,
+                amount(collateral, &loan.collateral_amount)?,
+            )
+            .await
+            .with_context(|| format!("margin.loans[{i}]"))?;
+            if let Some(buy) = &loan.buy {
+                margin::margin_swap(
+                    &borrower,
+                    contracts.module,
+                    position,
+                    base.address,
+                    loan_amount,
+                    token(buy)?.address,
+                )
+                .await
+                .with_context(|| format!("margin.loans[{i}].buy"))?;
+            }
         }
         Ok(())
     }

@@ -77,6 +77,221 @@ pub async fn deploy_margin<P: Provider>(
     Ok(MarginContracts { oracle, module })
 }
 
+/// A token as the seed helpers need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub address: Address,
+    pub decimals: u8,
+}
+
+/// The oracle's `sqrtPriceX96` for "one whole `asset` is worth `price` whole `base`"
+/// (`price` a positive decimal such as `"3000"` or `"0.5"`), in the pair's own direction.
+pub fn pair_sqrt_price(base: Token, asset: Token, price: &str) -> anyhow::Result<U256> {
+    let price = crate::liquidator::usd::UsdPrice::parse(price)
+        .map_err(|e| anyhow::anyhow!("price: {e}"))?;
+    let ten = U256::from(10u8);
+    // raw base per raw asset = mantissa·10^base_dec / 10^(places + asset_dec)
+    let num = U256::from(price.mantissa as u128) * ten.pow(U256::from(base.decimals));
+    let places = u64::from(price.expo.unsigned_abs()) + u64::from(asset.decimals);
+    let den = ten.pow(U256::from(places));
+    // The oracle prices token1 per token0, token0 being the lower address.
+    Ok(if asset.address < base.address {
+        sqrt_price_x96(num, den)
+    } else {
+        sqrt_price_x96(den, num)
+    })
+}
+
+/// Sets the oracle's price of `asset` in `base` (see [`pair_sqrt_price`]); `provider`
+/// signs as the oracle's owner. Returns the `sqrtPriceX96` set.
+pub async fn set_price<P: Provider>(
+    provider: &P,
+    oracle: Address,
+    base: Token,
+    asset: Token,
+    price: &str,
+) -> anyhow::Result<U256> {
+    let sqrt = pair_sqrt_price(base, asset, price)?;
+    MarginOracle::new(oracle, provider)
+        .setSqrtPriceX96(base.address, asset.address, sqrt.to())
+        .send()
+        .await
+        .context("setSqrtPriceX96")?
+        .get_receipt()
+        .await
+        .context("setSqrtPriceX96's receipt")?;
+    Ok(sqrt)
+}
+
+/// Sends `call` and waits for a successful receipt, naming `what` on failure.
+async fn mined<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+    what: &str,
+) -> anyhow::Result<alloy::rpc::types::TransactionReceipt>
+where
+    P: Provider,
+    D: alloy::contract::CallDecoder,
+{
+    let receipt = call
+        .send()
+        .await
+        .with_context(|| what.to_string())?
+        .get_receipt()
+        .await
+        .with_context(|| format!("{what}: receipt"))?;
+    anyhow::ensure!(receipt.status(), "{what}: reverted");
+    Ok(receipt)
+}
+
+/// Approves `spender` for the whole balance of `token` (seeding only).
+pub async fn approve_all<P: Provider>(
+    provider: &P,
+    token: Address,
+    spender: Address,
+) -> anyhow::Result<()> {
+    let token = crate::chain::contracts::TestToken::new(token, provider);
+    mined(token.approve(spender, U256::MAX), "approve").await?;
+    Ok(())
+}
+
+/// The lender creates `params`' order and deposits `deposit` of its base asset; returns
+/// the order id. `provider` signs as the lender.
+pub async fn open_order<P: Provider>(
+    provider: &P,
+    module: Address,
+    params: crate::liquidator::abi::OrderParams,
+    deposit: U256,
+) -> anyhow::Result<U256> {
+    let margin = crate::liquidator::abi::IMarginModule::new(module, provider);
+    approve_all(provider, params.asset, module).await?;
+    let id = margin.orderIndex().call().await.context("orderIndex")?;
+    mined(margin.createOrder(params), "createOrder").await?;
+    if !deposit.is_zero() {
+        mined(margin.orderDepositToken(id, deposit), "orderDepositToken").await?;
+    }
+    Ok(id)
+}
+
+/// A borrower takes `amount` from `order` against `collateral_amount` of its collateral
+/// `collateral_idx`, paying `eth_reward` wei when the order's reward is in ETH (an ERC-20
+/// reward and the collateral are approved first). Returns the position id.
+pub async fn take_loan<P: Provider>(
+    provider: &P,
+    module: Address,
+    order: U256,
+    amount: U256,
+    collateral_idx: usize,
+    collateral_amount: U256,
+) -> anyhow::Result<U256> {
+    let margin = crate::liquidator::abi::IMarginModule::new(module, provider);
+    let collaterals = margin
+        .getCollaterals(order)
+        .call()
+        .await
+        .context("getCollaterals")?;
+    let collateral = *collaterals
+        .get(collateral_idx)
+        .context("collateral_idx: the order has no such collateral")?;
+    approve_all(provider, collateral, module).await?;
+    let (reward_amount, reward_asset, _) = {
+        let r = margin
+            .getOrderExpirationData(order)
+            .call()
+            .await
+            .context("getOrderExpirationData")?;
+        (r._0, r._1, r._2)
+    };
+    let value = if reward_asset == Address::ZERO {
+        reward_amount
+    } else {
+        if reward_asset != collateral {
+            approve_all(provider, reward_asset, module).await?;
+        }
+        U256::ZERO
+    };
+    let id = margin
+        .positionIndex()
+        .call()
+        .await
+        .context("positionIndex")?;
+    mined(
+        margin
+            .takeLoan(order, amount, U256::from(collateral_idx), collateral_amount)
+            .value(value),
+        "takeLoan",
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The position's owner trades `amount` of its holding `sell` for `buy` at the oracle's
+/// price (`marginSwap`; `buy` must be the base asset, the initial collateral or on the
+/// order's whitelist). `provider` signs as the owner.
+pub async fn margin_swap<P: Provider>(
+    provider: &P,
+    module: Address,
+    position: U256,
+    sell: Address,
+    amount: U256,
+    buy: Address,
+) -> anyhow::Result<()> {
+    let margin = MarginModule::new(module, provider);
+    let sell_index = margin
+        .getAssetId(position, sell)
+        .call()
+        .await
+        .context("getAssetId")?;
+    let p = margin
+        .positions(position)
+        .call()
+        .await
+        .context("positions")?;
+    let order = margin.orders(p.orderId).call().await.context("orders")?;
+    let whitelist = margin
+        .getTokenlist(order.whitelist)
+        .call()
+        .await
+        .context("getTokenlist")?;
+    let buy_index = whitelist.iter().position(|t| *t == buy).unwrap_or(0);
+    mined(
+        margin.marginSwap(
+            position,
+            sell_index,
+            U256::ZERO,
+            U256::from(buy_index),
+            amount,
+            buy,
+            alloy::primitives::Uint::<24, 1>::from(3000u32),
+            U256::ZERO,
+            alloy::primitives::U160::ZERO,
+        ),
+        "marginSwap",
+    )
+    .await?;
+    Ok(())
+}
+
+/// A decimal amount of whole tokens (`"0.5"`) in base units of a token with `decimals`;
+/// more decimal places than the token has is an error.
+pub fn units(text: &str, decimals: u8) -> anyhow::Result<U256> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    anyhow::ensure!(
+        !whole.is_empty()
+            && whole.chars().all(|c| c.is_ascii_digit())
+            && fraction.chars().all(|c| c.is_ascii_digit()),
+        "amount: expected a decimal number of tokens, got {text:?}"
+    );
+    anyhow::ensure!(
+        fraction.len() <= usize::from(decimals),
+        "amount: {text:?} has more than {decimals} decimal places"
+    );
+    let padded = format!("{whole}{fraction:0<width$}", width = usize::from(decimals));
+    padded
+        .parse::<U256>()
+        .map_err(|e| anyhow::anyhow!("amount: {text:?}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

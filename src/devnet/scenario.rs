@@ -10,6 +10,113 @@ pub struct Scenario {
     pub mints: Vec<Mint>,
     /// The oracle desk's PriceCaster, deployed as `oracle.price_caster`.
     pub price_caster: Option<PriceCasterSpec>,
+    /// The liquidator desk's margin module and its oracle, deployed as `margin.module` and
+    /// `margin.oracle`, with prices, an order and loans.
+    pub margin: Option<MarginSpec>,
+}
+
+/// A Dex223 margin market: the oracle's prices, the market maker's inventory, orders and
+/// loans. Amounts are decimals in whole tokens (`"0.5"`), tokens are scenario keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarginSpec {
+    /// The asset every price is quoted in (and the seeded orders lend).
+    pub base: String,
+    /// `(token, price)`: one whole token is worth `price` whole base.
+    pub prices: Vec<(String, String)>,
+    /// `(token, amount)` the deployer hands the oracle's market maker, which buys what
+    /// liquidations and margin trades sell.
+    pub inventory: Vec<(String, String)>,
+    pub orders: Vec<MarginOrderSpec>,
+    pub loans: Vec<MarginLoanSpec>,
+}
+
+/// A lender's order, lending the market's base asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarginOrderSpec {
+    /// Dev account index.
+    pub lender: usize,
+    pub collaterals: Vec<String>,
+    /// Tokens positions may trade into (the base asset and collaterals always).
+    pub whitelist: Vec<String>,
+    pub deposit: String,
+    /// Basis points per 30 days.
+    pub interest_bps: u64,
+    pub duration_days: u64,
+    pub leverage: u8,
+    pub currency_limit: u16,
+    pub min_loan: String,
+    /// The reward a liquidator earns: a token key (or `eth`) and an amount.
+    pub reward: (String, String),
+}
+
+/// A borrower's loan, optionally traded at once into a leveraged long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarginLoanSpec {
+    /// Dev account index.
+    pub borrower: usize,
+    /// Index into [`MarginSpec::orders`].
+    pub order: usize,
+    pub amount: String,
+    /// Index into the order's collaterals.
+    pub collateral: usize,
+    pub collateral_amount: String,
+    /// Swap the whole loan into this token right after (`marginSwap`).
+    pub buy: Option<String>,
+}
+
+impl MarginSpec {
+    /// What `devnet up` seeds: USDC lent against WETH and WBTC by dev 1, at 3,000 and
+    /// 60,000 USDC, and three leveraged longs (devs 2 to 4) of different health.
+    pub fn standard() -> Self {
+        let s = |v: &str| v.to_string();
+        MarginSpec {
+            base: s("usdc"),
+            prices: vec![(s("weth"), s("3000")), (s("wbtc"), s("60000"))],
+            inventory: vec![
+                (s("usdc"), s("10000000")),
+                (s("weth"), s("100000")),
+                (s("wbtc"), s("1000")),
+            ],
+            orders: vec![MarginOrderSpec {
+                lender: 1,
+                collaterals: vec![s("weth"), s("wbtc")],
+                whitelist: vec![s("usdc"), s("weth"), s("wbtc")],
+                deposit: s("500000"),
+                interest_bps: 300,
+                duration_days: 30,
+                leverage: 5,
+                currency_limit: 4,
+                min_loan: s("100"),
+                reward: (s("usdc"), s("25")),
+            }],
+            loans: vec![
+                MarginLoanSpec {
+                    borrower: 2,
+                    order: 0,
+                    amount: s("4000"),
+                    collateral: 0,
+                    collateral_amount: s("1"),
+                    buy: Some(s("weth")),
+                },
+                MarginLoanSpec {
+                    borrower: 3,
+                    order: 0,
+                    amount: s("8000"),
+                    collateral: 0,
+                    collateral_amount: s("1"),
+                    buy: Some(s("weth")),
+                },
+                MarginLoanSpec {
+                    borrower: 4,
+                    order: 0,
+                    amount: s("50000"),
+                    collateral: 1,
+                    collateral_amount: s("1"),
+                    buy: Some(s("wbtc")),
+                },
+            ],
+        }
+    }
 }
 
 /// A PriceCaster and the guardian set and emitter it accepts.
@@ -113,6 +220,7 @@ impl Scenario {
             tokens,
             mints: Vec::new(),
             price_caster: Some(PriceCasterSpec::devnet()),
+            margin: Some(MarginSpec::standard()),
         };
         for dev in 1..=4 {
             scenario = scenario
@@ -181,6 +289,55 @@ impl Scenario {
                 return Err(format!(
                     "mints[{i}].to: dev account {index} does not exist (anvil has {dev_accounts})"
                 ));
+            }
+        }
+        if let Some(margin) = &self.margin {
+            let known = |key: &str, at: String| {
+                if keys.contains(key) {
+                    Ok(())
+                } else {
+                    Err(format!("{at}: no token {key:?} in the scenario"))
+                }
+            };
+            known(&margin.base, "margin.base".into())?;
+            for (i, (token, price)) in margin.prices.iter().enumerate() {
+                known(token, format!("margin.prices[{i}].token"))?;
+                crate::liquidator::usd::UsdPrice::parse(price)
+                    .map_err(|e| format!("margin.prices[{i}].price: {e}"))?;
+            }
+            for (i, (token, _)) in margin.inventory.iter().enumerate() {
+                known(token, format!("margin.inventory[{i}].token"))?;
+            }
+            for (i, order) in margin.orders.iter().enumerate() {
+                if order.lender >= dev_accounts {
+                    return Err(format!(
+                        "margin.orders[{i}].lender: no dev account {}",
+                        order.lender
+                    ));
+                }
+                for token in order.collaterals.iter().chain(&order.whitelist) {
+                    known(token, format!("margin.orders[{i}]"))?;
+                }
+                if order.reward.0 != "eth" {
+                    known(&order.reward.0, format!("margin.orders[{i}].reward"))?;
+                }
+            }
+            for (i, loan) in margin.loans.iter().enumerate() {
+                let Some(order) = margin.orders.get(loan.order) else {
+                    return Err(format!("margin.loans[{i}].order: no order {}", loan.order));
+                };
+                if loan.collateral >= order.collaterals.len() {
+                    return Err(format!(
+                        "margin.loans[{i}].collateral: the order has no collateral {}",
+                        loan.collateral
+                    ));
+                }
+                if loan.borrower >= dev_accounts {
+                    return Err(format!(
+                        "margin.loans[{i}].borrower: no dev account {}",
+                        loan.borrower
+                    ));
+                }
             }
         }
         Ok(())

@@ -94,6 +94,17 @@ alloy::sol! {
         function setOrderStatus(uint256 _orderId, bool _status) external;
         function takeLoan(uint256 _orderId, uint256 _amount, uint256 _collateralIdx, uint256 _collateralAmount) external payable;
         function positionDeposit(uint256 positionId, address asset, uint256 idInWhitelist, uint256 amount) external;
+        function marginSwap(
+            uint256 _positionId,
+            uint256 _assetId1,
+            uint256 _whitelistId1,
+            uint256 _whitelistId2,
+            uint256 _amount,
+            address _asset2,
+            uint24 _feeTier,
+            uint256 _minAmountOut,
+            uint160 _priceLimitX96
+        ) external;
         function positionClose(uint256 positionId, bool autoWithdraw) external;
         function positionWithdraw(uint256 positionId, address asset) external;
         function liquidate(uint256 positionId, address receiver) external;

@@ -177,7 +177,9 @@ mod tests {
         assert_eq!(skipped.profit_usd_cents, Some(-400));
         assert_eq!(
             skipped.verdict,
-            Verdict::NotWorth("profit -$4.00 (reward $5.00 − gas $9.00) is below min_profit $0.00".into())
+            Verdict::NotWorth(
+                "profit -$4.00 (reward $5.00 − gas $9.00) is below min_profit $0.00".into()
+            )
         );
         let forced = judge(&inputs(5, 300_000, 10), &rules(0, 400));
         assert_eq!(
@@ -186,7 +188,12 @@ mod tests {
                 "reward $5.00 is above always_liquidate_reward_above $4.00 (profit -$4.00)".into()
             )
         );
-        assert!(!judge(&inputs(5, 300_000, 10), &rules(0, 500)).verdict.is_worth(), "not above");
+        assert!(
+            !judge(&inputs(5, 300_000, 10), &rules(0, 500))
+                .verdict
+                .is_worth(),
+            "not above"
+        );
     }
 
     #[test]
@@ -198,10 +205,14 @@ mod tests {
         );
         let mut no_reward_price = inputs(25, 300_000, 10);
         no_reward_price.reward_price = None;
-        assert!(matches!(judge(&no_reward_price, &rules(0, 0)).verdict, Verdict::Unknown(r) if r.contains("reward asset")));
+        assert!(
+            matches!(judge(&no_reward_price, &rules(0, 0)).verdict, Verdict::Unknown(r) if r.contains("reward asset"))
+        );
         let mut no_native = inputs(25, 300_000, 10);
         no_native.native_price = None;
-        assert!(matches!(judge(&no_native, &rules(0, 0)).verdict, Verdict::Unknown(r) if r.contains("\"eth\"")));
+        assert!(
+            matches!(judge(&no_native, &rules(0, 0)).verdict, Verdict::Unknown(r) if r.contains("\"eth\""))
+        );
         assert_eq!(dollars(-5), "-$0.05");
     }
 }

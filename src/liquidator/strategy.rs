@@ -28,8 +28,14 @@ pub struct ChainCheck {
 pub enum Freeze {
     None,
     /// Frozen by us; the confirm window ends at `until`.
-    Ours { frozen_time: u64, until: u64 },
-    Other { liquidator: Address, until: u64 },
+    Ours {
+        frozen_time: u64,
+        until: u64,
+    },
+    Other {
+        liquidator: Address,
+        until: u64,
+    },
     /// Frozen more than an hour ago: anyone may freeze it again.
     Expired,
 }
@@ -168,7 +174,9 @@ fn decide_ours(s: &Situation<'_>, ours: &LiquidationRecord, freeze: Freeze) -> D
             } else if ours.by_operator || s.auto {
                 Decision::Confirm
             } else {
-                Decision::Wait(format!("frozen by us until {until}; auto is off (l to confirm)"))
+                Decision::Wait(format!(
+                    "frozen by us until {until}; auto is off (l to confirm)"
+                ))
             }
         }
         (St::Confirming, _) => Decision::Wait("confirm pending".into()),
@@ -246,7 +254,11 @@ mod tests {
             Decision::Watch("profit $16.00; auto is off (l to liquidate)".into())
         );
         off.operator_asked = true;
-        assert_eq!(decide(&off), Decision::Freeze, "the operator's l needs no auto");
+        assert_eq!(
+            decide(&off),
+            Decision::Freeze,
+            "the operator's l needs no auto"
+        );
     }
 
     #[test]
@@ -294,7 +306,10 @@ mod tests {
             decide(&situation(&c, Some(&frozen), 1_000)),
             Decision::Wait("the confirm needs a later block than the freeze".into())
         );
-        assert_eq!(decide(&situation(&c, Some(&frozen), 1_001)), Decision::Confirm);
+        assert_eq!(
+            decide(&situation(&c, Some(&frozen), 1_001)),
+            Decision::Confirm
+        );
 
         let recovered = check(false, ME, 1_000);
         assert_eq!(
@@ -306,7 +321,10 @@ mod tests {
         );
         // Falls again within the hour: confirm after all.
         let back = round(LiquidationState::Recovered, false);
-        assert_eq!(decide(&situation(&c, Some(&back), 1_500)), Decision::Confirm);
+        assert_eq!(
+            decide(&situation(&c, Some(&back), 1_500)),
+            Decision::Confirm
+        );
         // The hour ran out.
         assert_eq!(
             decide(&situation(&c, Some(&frozen), 4_601)),

@@ -19,7 +19,9 @@ impl UsdPrice {
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if whole.is_empty() || !digits_ok(whole) || !digits_ok(fraction) {
-            return Err(format!("expected a decimal number of US dollars such as \"1.00\", got {text:?}"));
+            return Err(format!(
+                "expected a decimal number of US dollars such as \"1.00\", got {text:?}"
+            ));
         }
         if fraction.len() > 18 {
             return Err(format!("expected at most 18 decimal places, got {text:?}"));
@@ -71,13 +73,25 @@ mod tests {
     fn fixed_prices_parse_exactly() {
         assert_eq!(
             UsdPrice::parse("1.00"),
-            Ok(UsdPrice { mantissa: 100, expo: -2 })
+            Ok(UsdPrice {
+                mantissa: 100,
+                expo: -2
+            })
         );
         assert_eq!(
             UsdPrice::parse("3012.5"),
-            Ok(UsdPrice { mantissa: 30125, expo: -1 })
+            Ok(UsdPrice {
+                mantissa: 30125,
+                expo: -1
+            })
         );
-        assert_eq!(UsdPrice::parse("7"), Ok(UsdPrice { mantissa: 7, expo: 0 }));
+        assert_eq!(
+            UsdPrice::parse("7"),
+            Ok(UsdPrice {
+                mantissa: 7,
+                expo: 0
+            })
+        );
         for bad in ["", "-1", "1.2.3", "abc", "0", "0.000", ".5", "1e3"] {
             assert!(UsdPrice::parse(bad).is_err(), "{bad:?}");
         }
@@ -90,9 +104,15 @@ mod tests {
         assert_eq!(usdc.cents(U256::from(12_345_678u64), 6), Some(1234));
         let eth = UsdPrice::parse("3000").unwrap();
         // 0.0021 ETH = 6.30 USD.
-        assert_eq!(eth.cents(U256::from(2_100_000_000_000_000u64), 18), Some(630));
+        assert_eq!(
+            eth.cents(U256::from(2_100_000_000_000_000u64), 18),
+            Some(630)
+        );
         // A Pyth BTC price, expo -8: 61409.93501 USD; 0.5 WBTC (8 decimals).
-        let btc = UsdPrice { mantissa: 6_140_993_501_000, expo: -8 };
+        let btc = UsdPrice {
+            mantissa: 6_140_993_501_000,
+            expo: -8,
+        };
         assert_eq!(btc.cents(U256::from(50_000_000u64), 8), Some(3_070_496));
         assert_eq!(eth.cents(U256::MAX, 18), None, "overflow is None");
     }

@@ -69,6 +69,11 @@ impl crate::store::Store {
         self.call(move |c| live(c, recent)).await
     }
 
+    /// One action, if it exists.
+    pub async fn action(&self, id: ActionId) -> Result<Option<Action>, StoreError> {
+        self.call(move |c| get(c, id)).await
+    }
+
     pub fn list_actions_blocking(&self, filter: ActionFilter) -> Result<Vec<Action>, StoreError> {
         self.call_blocking(move |c| list(c, &filter))
     }

@@ -32,7 +32,9 @@ impl PositionStatus {
             "open" => Ok(PositionStatus::Open),
             "closed" => Ok(PositionStatus::Closed),
             "liquidated" => Ok(PositionStatus::Liquidated),
-            other => Err(StoreError::Invalid(format!("unknown position status {other:?}"))),
+            other => Err(StoreError::Invalid(format!(
+                "unknown position status {other:?}"
+            ))),
         }
     }
 }
@@ -137,9 +139,7 @@ fn holdings_json(holdings: &[(Address, U256)]) -> String {
 fn parse_holdings(json: &str) -> Result<Vec<(Address, U256)>, StoreError> {
     let rows: Vec<(String, String)> = serde_json::from_str(json)
         .map_err(|e| StoreError::Invalid(format!("bad holdings {json:?}: {e}")))?;
-    rows.iter()
-        .map(|(a, b)| Ok((addr(a)?, u256(b)?)))
-        .collect()
+    rows.iter().map(|(a, b)| Ok((addr(a)?, u256(b)?))).collect()
 }
 
 fn addresses_json(list: &[Address]) -> String {
@@ -196,13 +196,19 @@ fn position_row(r: &rusqlite::Row<'_>) -> Result<MarginPosition, StoreError> {
         owner: addr(&r.get::<_, String>(2)?)?,
         base_asset: addr(&r.get::<_, String>(3)?)?,
         initial_balance: u256(&r.get::<_, String>(4)?)?,
-        interest: r.get::<_, Option<String>>(5)?.map(|s| u256(&s)).transpose()?,
+        interest: r
+            .get::<_, Option<String>>(5)?
+            .map(|s| u256(&s))
+            .transpose()?,
         created_at: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
         deadline: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
         holdings: parse_holdings(&r.get::<_, String>(8)?)?,
         status: PositionStatus::parse(&r.get::<_, String>(9)?)?,
         frozen_time: r.get::<_, i64>(10)? as u64,
-        liquidator: r.get::<_, Option<String>>(11)?.map(|s| addr(&s)).transpose()?,
+        liquidator: r
+            .get::<_, Option<String>>(11)?
+            .map(|s| addr(&s))
+            .transpose()?,
         stale: r.get::<_, i64>(12)? != 0,
         opened_block: r.get::<_, i64>(13)? as u64,
         closed_block: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
@@ -301,7 +307,12 @@ pub fn set_order_alive(
 ) -> Result<(), StoreError> {
     c.execute(
         "UPDATE margin_orders SET alive = ?4 WHERE chain_id = ?1 AND module = ?2 AND order_id = ?3",
-        params![chain_id as i64, module.to_string(), order_id as i64, alive as i64],
+        params![
+            chain_id as i64,
+            module.to_string(),
+            order_id as i64,
+            alive as i64
+        ],
     )?;
     Ok(())
 }
@@ -494,7 +505,12 @@ impl crate::store::Store {
                 "SELECT {ORDER_COLUMNS} FROM margin_orders WHERE chain_id = ?1 AND module = ?2
                  ORDER BY order_id"
             );
-            collect(c, &sql, params![chain_id as i64, module.to_string()], order_row)
+            collect(
+                c,
+                &sql,
+                params![chain_id as i64, module.to_string()],
+                order_row,
+            )
         })
         .await
     }
@@ -591,7 +607,8 @@ impl crate::store::Store {
         module: Address,
         order_id: u64,
     ) -> Result<Option<MarginOrder>, StoreError> {
-        self.call(move |c| order(c, chain_id, module, order_id)).await
+        self.call(move |c| order(c, chain_id, module, order_id))
+            .await
     }
 
     pub async fn margin_position(

@@ -125,7 +125,9 @@ impl LogHandler for MarginHandler {
                     (None, Some(order_id), "OrderModified", detail)
                 }
                 OrderCollateralsSet::SIGNATURE_HASH => {
-                    let e = log.decode::<OrderCollateralsSet>().map_err(|e| bad(log, e))?;
+                    let e = log
+                        .decode::<OrderCollateralsSet>()
+                        .map_err(|e| bad(log, e))?;
                     let order_id = id(e.orderId)?;
                     margin::set_order_collaterals(c, chain, self.module, order_id, &e.collaterals)?;
                     let detail = format!("{} collateral assets", e.collaterals.len());
@@ -135,7 +137,12 @@ impl LogHandler for MarginHandler {
                     let e = log.decode::<OrderAliveStatus>().map_err(|e| bad(log, e))?;
                     let order_id = id(e.orderId)?;
                     margin::set_order_alive(c, chain, self.module, order_id, e.alive)?;
-                    (None, Some(order_id), "OrderAliveStatus", format!("alive {}", e.alive))
+                    (
+                        None,
+                        Some(order_id),
+                        "OrderAliveStatus",
+                        format!("alive {}", e.alive),
+                    )
                 }
                 PositionOpened::SIGNATURE_HASH => {
                     let e = log.decode::<PositionOpened>().map_err(|e| bad(log, e))?;
@@ -179,7 +186,12 @@ impl LogHandler for MarginHandler {
                     // PositionWithdrawal after it; that amount removes the entry.
                     let e = log.decode::<AssetRemoved>().map_err(|e| bad(log, e))?;
                     let position_id = id(e.positionId)?;
-                    (Some(position_id), None, "AssetRemoved", format!("{}", e.asset))
+                    (
+                        Some(position_id),
+                        None,
+                        "AssetRemoved",
+                        format!("{}", e.asset),
+                    )
                 }
                 PositionDeposit::SIGNATURE_HASH => {
                     let e = log.decode::<PositionDeposit>().map_err(|e| bad(log, e))?;
@@ -204,7 +216,9 @@ impl LogHandler for MarginHandler {
                     (Some(position_id), None, "MarginSwap", detail)
                 }
                 PositionWithdrawal::SIGNATURE_HASH => {
-                    let e = log.decode::<PositionWithdrawal>().map_err(|e| bad(log, e))?;
+                    let e = log
+                        .decode::<PositionWithdrawal>()
+                        .map_err(|e| bad(log, e))?;
                     let position_id = id(e.positionId)?;
                     self.update(c, log, position_id, |p| {
                         holdings::reduce(&mut p.holdings, e.asset, e.quantity)
@@ -232,7 +246,12 @@ impl LogHandler for MarginHandler {
                         p.closed_block = Some(block);
                     })?;
                     let detail = format!("by {} reward to {}", e.liquidator, e.feeReceiver);
-                    (Some(position_id), Some(id(e.orderId)?), "Liquidation", detail)
+                    (
+                        Some(position_id),
+                        Some(id(e.orderId)?),
+                        "Liquidation",
+                        detail,
+                    )
                 }
                 PositionClosed::SIGNATURE_HASH => {
                     let e = log.decode::<PositionClosed>().map_err(|e| bad(log, e))?;
@@ -242,7 +261,12 @@ impl LogHandler for MarginHandler {
                         p.status = PositionStatus::Closed;
                         p.closed_block = Some(block);
                     })?;
-                    (Some(position_id), None, "PositionClosed", format!("by {}", e.closedBy))
+                    (
+                        Some(position_id),
+                        None,
+                        "PositionClosed",
+                        format!("by {}", e.closedBy),
+                    )
                 }
                 _ => return Ok(()),
             };

@@ -208,7 +208,12 @@ async fn read_and_write(
                 );
                 Ok(tx.query_row(
                     &sql,
-                    params![chain_id as i64, address.to_string(), id as i64, block as i64],
+                    params![
+                        chain_id as i64,
+                        address.to_string(),
+                        id as i64,
+                        block as i64
+                    ],
                     |r| r.get::<_, bool>(0),
                 )?)
             };
@@ -228,8 +233,7 @@ async fn read_and_write(
                     deferred += 1;
                     continue;
                 }
-                if let Some(known) =
-                    margin::position(&tx, chain_id, address, position.position_id)?
+                if let Some(known) = margin::position(&tx, chain_id, address, position.position_id)?
                 {
                     position.opened_block = known.opened_block;
                     position.closed_block = known.closed_block;
