@@ -119,6 +119,35 @@ fn book(math: OracleMath) -> Book {
     book
 }
 
+/// 10,000 WETH longs in USDC, 1 % of them within half a percent of the line and the rest
+/// above 120 % health: what one pass of the desk checks on chain.
+fn edge_book() -> Book {
+    let (usdc, weth) = (TOKENS[0], TOKENS[3]);
+    let mut book = Book::default();
+    book.set_price(ORACLE, usdc.0, weth.0, sqrt_price_x96(usdc, weth));
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    for id in 0..10_000u64 {
+        let worth = 1_000.0 + 99_000.0 * rng.unit();
+        let health = if id % 100 == 0 {
+            0.996 + 0.008 * rng.unit()
+        } else {
+            1.2 + rng.unit()
+        };
+        book.upsert(PositionTerms {
+            id,
+            order_id: 0,
+            oracle: ORACLE,
+            base: usdc.0,
+            initial_balance: units(0, worth / health),
+            interest: U256::ZERO,
+            created_at: NOW,
+            base_balance: U256::ZERO,
+            holdings: vec![(weth.0, units(3, worth))],
+        });
+    }
+    book
+}
+
 fn summary(name: &str, rev: &Revaluation) {
     let liquidatable = rev.valuations().iter().filter(|v| v.liquidatable).count();
     let unpriceable = rev.valuations().iter().filter(|v| v.unpriceable()).count();
@@ -179,6 +208,28 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("revalue_and_queue_100k", |b| {
         b.iter(|| Queue::build(exact.revalue(black_box(NOW)), 50, 500))
+    });
+    group.finish();
+
+    // Node calls per block for 10,000 positions, 1 % near the edge: the desk checks only
+    // the candidates (`subjectToLiquidationExtended`), plus a constant: the head, one price
+    // per pair, the fee quote (tests/liquidator_desk.rs asserts checks == candidates).
+    let edge = edge_book();
+    let queue = Queue::build(edge.revalue(NOW), 50, 50);
+    eprintln!(
+        "10,000 positions, 1 % within 0.4 % of the line: {} candidates checked on chain \
+         (naive: 10,000); calls per block = {} + 1 head + 1 pair price + 1 fee quote",
+        queue.candidates().len(),
+        queue.candidates().len()
+    );
+    let mut group = c.benchmark_group("liquidator_edge");
+    group.throughput(Throughput::Elements(10_000));
+    group.bench_function("revalue_and_flag_10k", |b| {
+        b.iter(|| {
+            Queue::build(edge.revalue(black_box(NOW)), 50, 50)
+                .candidates()
+                .len()
+        })
     });
     group.finish();
 }

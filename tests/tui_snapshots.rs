@@ -4,16 +4,22 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hedgedesk::actions::{Action, ActionKind, ActionPlan, ActionState, ActionsSnapshot, Estimate};
 use hedgedesk::app::log_buffer::{LogBuffer, LogLine};
 use hedgedesk::app::supervisor::{HealthMap, WorkerHealth, WorkerStatus};
 use hedgedesk::chain::{ChainStatus, EndpointState, EndpointStatus, HeadInfo};
 use hedgedesk::config::Config;
+use hedgedesk::liquidator::pane::{
+    CandidateRow, LiquidatorSnapshot, Metrics, PositionDetail, RowState, TokenInfo, Totals,
+};
+use hedgedesk::liquidator::requests::DeskRequest as LiquidatorRequest;
 use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot, SlotRow};
 use hedgedesk::oracle::slot::{PriceSlot, normalize};
-use hedgedesk::store::CycleStats;
+use hedgedesk::store::{
+    CycleStats, DayTotals, MarginEvent, MarginOrder, MarginPosition, PositionStatus,
+};
 use hedgedesk::tui::state::{AppState, Phase, UnlockPhase};
 use hedgedesk::tui::theme::Theme;
 use hedgedesk::tui::update::{self, Effect};
@@ -186,6 +192,323 @@ fn unlocked_state() -> AppState {
     s.health = health;
     s.chains = vec![devnet_status(0)];
     s.oracle = Arc::new(oracle_snapshot());
+    s
+}
+
+const MODULE: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+const OPERATOR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const BORROWER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const LENDER: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+const RIVAL: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+fn addr(s: &str) -> Address {
+    s.parse().unwrap()
+}
+
+fn usdc() -> TokenInfo {
+    TokenInfo {
+        address: addr("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"),
+        symbol: "USDC".into(),
+        decimals: 6,
+    }
+}
+
+fn weth() -> TokenInfo {
+    TokenInfo {
+        address: addr("0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"),
+        symbol: "WETH".into(),
+        decimals: 18,
+    }
+}
+
+/// `whole.fraction` USDC (6 decimals) as base units.
+fn usdc_units(whole: u64, cents: u64) -> U256 {
+    U256::from(whole * 1_000_000 + cents * 10_000)
+}
+
+/// A USDC-based position valued at the next block, with a 25 USDC reward.
+#[allow(clippy::too_many_arguments)]
+fn candidate(
+    position_id: u64,
+    value: Option<(u64, u64)>,
+    debt: (u64, u64),
+    health_bps: Option<u32>,
+    insolvent_in: Option<i64>,
+    gas_cents: i64,
+    state: RowState,
+    reason: &str,
+) -> CandidateRow {
+    let valued_at = (NOW / 1000 + 5) as u64;
+    CandidateRow {
+        position_id,
+        order_id: 7,
+        owner: addr(BORROWER),
+        base: usdc(),
+        value: value.map(|(w, c)| usdc_units(w, c)),
+        debt: usdc_units(debt.0, debt.1),
+        health_bps,
+        insolvent_at: insolvent_in.map(|s| (valued_at as i64 + s) as u64),
+        reward: usdc(),
+        reward_amount: usdc_units(25, 0),
+        reward_usd_cents: Some(2_500),
+        gas_usd_cents: Some(gas_cents),
+        profit_usd_cents: Some(2_500 - gas_cents),
+        state,
+        reason: reason.into(),
+    }
+}
+
+/// One row in each state the desk shows, lowest health first, with totals and metrics.
+fn liquidator_snapshot() -> LiquidatorSnapshot {
+    let mut weth_reward = candidate(
+        8,
+        Some((2_410, 50)),
+        (2_422, 80),
+        Some(9_949),
+        Some(-30),
+        118,
+        RowState::Watching,
+        "profit $30.14 (reward $31.32 − gas $1.18) ≥ min_profit $0.00; auto is off (l to liquidate)",
+    );
+    weth_reward.reward = weth();
+    weth_reward.reward_amount = U256::from(10_000_000_000_000_000u64);
+    weth_reward.reward_usd_cents = Some(3_132);
+    weth_reward.profit_usd_cents = Some(3_014);
+    let mut no_price = candidate(
+        51,
+        None,
+        (640, 0),
+        None,
+        None,
+        0,
+        RowState::Watching,
+        "no USD price for the reward asset (add it to [[liquidator.prices]])",
+    );
+    no_price.gas_usd_cents = None;
+    no_price.profit_usd_cents = None;
+    let rows = vec![
+        candidate(
+            42,
+            Some((1_133, 25)),
+            (1_204, 6),
+            Some(9_412),
+            Some(-600),
+            96,
+            RowState::Confirming,
+            "confirm is action #18 (approved)",
+        ),
+        candidate(
+            17,
+            Some((4_861, 0)),
+            (5_034, 90),
+            Some(9_654),
+            Some(-1_800),
+            101,
+            RowState::FrozenByUs,
+            "frozen by us until 1795256941; auto is off (l to confirm)",
+        ),
+        candidate(
+            23,
+            Some((985, 12)),
+            (998, 0),
+            Some(9_870),
+            Some(-60),
+            99,
+            RowState::FrozenByOther,
+            &format!("frozen by {RIVAL} until 1795256400"),
+        ),
+        weth_reward,
+        candidate(
+            64,
+            Some((12_030, 0)),
+            (12_000, 0),
+            Some(10_025),
+            Some(720),
+            104,
+            RowState::Freezing,
+            "freeze proposed as action #21 (approved)",
+        ),
+        candidate(
+            5,
+            Some((880, 0)),
+            (861, 30),
+            Some(10_217),
+            None,
+            96,
+            RowState::Confirmed,
+            "confirmed: liquidated by us, profit $24.04",
+        ),
+        candidate(
+            31,
+            Some((3_072, 40)),
+            (2_996, 10),
+            Some(10_254),
+            Some(3 * 86_400 + 4 * 3_600 + 120),
+            97,
+            RowState::Watching,
+            "healthy on chain",
+        ),
+        candidate(
+            12,
+            Some((1_561, 75)),
+            (1_502, 0),
+            Some(10_397),
+            Some(5 * 3_600 + 12 * 60 + 9),
+            95,
+            RowState::Recovered,
+            "recovered; still ours until the hour ends",
+        ),
+        candidate(
+            19,
+            Some((2_300, 0)),
+            (2_150, 0),
+            Some(10_697),
+            Some(9 * 86_400),
+            98,
+            RowState::Failed,
+            &format!("lost: frozen first by {RIVAL}"),
+        ),
+        candidate(
+            3,
+            Some((20_000, 0)),
+            (5_000, 0),
+            Some(40_000),
+            None,
+            93,
+            RowState::Watching,
+            "healthy on chain",
+        ),
+        no_price,
+    ];
+    LiquidatorSnapshot {
+        chain: "devnet".into(),
+        module: Some(addr(MODULE)),
+        note: Some("liquidating position #8 as asked".into()),
+        auto: false,
+        head: Some((18_204, (NOW / 1000 - 7) as u64)),
+        valued_at: (NOW / 1000 + 5) as u64,
+        rows,
+        totals: Totals {
+            monitored: 128,
+            candidates: 6,
+            liquidatable: 3,
+            confirmed: 12,
+            failed: 2,
+            realised_profit_cents: 1_600,
+        },
+        metrics: Metrics {
+            revalue_us: 412,
+            last_pass_calls: 9,
+            last_pass_checks: 6,
+            passes: 57,
+            total_calls: 1_024,
+        },
+        days: vec![
+            DayTotals {
+                day: "2026-11-21".into(),
+                confirmed: 2,
+                failed: 1,
+                reward_usd_cents: 5_000,
+                gas_usd_cents: 392,
+                profit_usd_cents: 4_608,
+            },
+            DayTotals {
+                day: "2026-11-20".into(),
+                confirmed: 10,
+                failed: 1,
+                reward_usd_cents: 2_500,
+                gas_usd_cents: 3_508,
+                profit_usd_cents: -1_008,
+            },
+        ],
+        detail: None,
+    }
+}
+
+/// Position #17 as the desk reads it for the detail overlay.
+fn position_detail() -> PositionDetail {
+    let valued_at = (NOW / 1000 + 5) as u64;
+    let frozen_at = valued_at - 659;
+    let event = |block: u64, name: &str, detail: String| MarginEvent {
+        block_number: block,
+        log_index: 1,
+        tx_hash: B256::repeat_byte(0x5a),
+        position_id: Some(17),
+        order_id: None,
+        name: name.into(),
+        detail,
+    };
+    let (usdc, weth) = (usdc(), weth());
+    PositionDetail {
+        position: MarginPosition {
+            position_id: 17,
+            order_id: Some(7),
+            owner: addr(BORROWER),
+            base_asset: usdc.address,
+            initial_balance: usdc_units(5_000, 0),
+            interest: Some(U256::from(150)),
+            created_at: Some(valued_at - 9 * 86_400),
+            deadline: Some(valued_at + 21 * 86_400 + 3 * 3_600),
+            holdings: vec![
+                (usdc.address, usdc_units(1_204, 50)),
+                (weth.address, U256::from(1_250_000_000_000_000_000u64)),
+            ],
+            status: PositionStatus::Open,
+            frozen_time: frozen_at,
+            liquidator: Some(addr(OPERATOR)),
+            stale: false,
+            opened_block: 17_015,
+            closed_block: None,
+        },
+        order: Some(MarginOrder {
+            order_id: 7,
+            owner: addr(LENDER),
+            base_asset: usdc.address,
+            whitelist: B256::ZERO,
+            interest_rate: U256::from(150),
+            duration: 30 * 86_400,
+            min_loan: usdc_units(100, 0),
+            leverage: 5,
+            oracle: addr("0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9"),
+            collaterals: vec![weth.address],
+            alive: true,
+            reward: Some((usdc.address, usdc_units(25, 0))),
+            deadline: Some(valued_at + 60 * 86_400),
+            currency_limit: Some(4),
+            stale: false,
+            created_block: 16_990,
+        }),
+        tokens: vec![usdc.clone(), weth.clone()],
+        events: vec![
+            event(
+                17_015,
+                "PositionOpened",
+                format!(
+                    "owner {BORROWER} loan 5000000000 collateral 1000000000 of {}",
+                    usdc.address
+                ),
+            ),
+            event(
+                17_020,
+                "MarginSwap",
+                format!(
+                    "3795500000 of {} for 1250000000000000000 of {}",
+                    usdc.address, weth.address
+                ),
+            ),
+            event(17_020, "NewAsset", weth.address.to_string()),
+            event(
+                18_151,
+                "PositionFrozen",
+                format!("by {OPERATOR} at {frozen_at}"),
+            ),
+        ],
+    }
+}
+
+fn liquidations_state() -> AppState {
+    let mut s = unlocked_state();
+    s.set_liquidator(Arc::new(liquidator_snapshot()));
     s
 }
 
@@ -412,6 +735,227 @@ fn oracle_commands_ask_first_and_only_on_the_oracle_tab() {
     assert!(matches!(
         press(&mut s, KeyCode::Char('y')),
         Some(Effect::Oracle(DeskRequest::PublishNow))
+    ));
+}
+
+#[test]
+fn the_liquidations_pane_shows_candidates_with_their_states() {
+    let mut s = liquidations_state();
+    press(&mut s, KeyCode::Char('2'));
+    let screen = draw(&s);
+    for needle in [
+        "MarginModule 0xe7f1…0512 on devnet",
+        "auto OFF (A)",
+        "head #18204 at 09:29:53 UTC",
+        "valued at 09:30:05 UTC",
+        "pass: 9 node calls, 6 checks, revalue 412 µs",
+        "128 monitored · 6 candidates · 3 liquidatable · 12 confirmed · 2 failed",
+        "realised profit $16.00",
+        "liquidating position #8 as asked",
+        "1,133.25 USDC",
+        "1,204.06 USDC",
+        "94.12%",
+        "102.54%",
+        "400.00%",
+        "3d 4h",
+        "5h 12m",
+        "12m",
+        "0.01 WETH",
+        "$1.18",
+        "$30.14",
+        "confirming",
+        "frozen by us",
+        "frozen by other",
+        "freezing",
+        "watching",
+        "recovered",
+        "confirmed",
+        "failed",
+        "no price",
+        "2026-11-20",
+        "-$10.08",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    // Long reasons are cut to the room left, never wrapped.
+    assert!(!screen.contains(RIVAL), "{screen}");
+    insta::assert_snapshot!("liquidations_pane", screen);
+
+    // The selection stays on its position when the next pass re-sorts the rows.
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.selected_candidate().unwrap().position_id, 17);
+    let mut next = liquidator_snapshot();
+    next.rows.swap(0, 1);
+    s.set_liquidator(Arc::new(next));
+    assert_eq!(s.liquidator_pos.selected, 0);
+    assert_eq!(s.selected_candidate().unwrap().position_id, 17);
+
+    // `A` asks the desk to switch auto, without a popup.
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('A')),
+        Some(Effect::Liquidator(LiquidatorRequest::ToggleAuto))
+    ));
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn the_liquidations_pane_says_what_is_missing() {
+    let mut s = unlocked_state();
+    press(&mut s, KeyCode::Char('2'));
+    assert!(draw(&s).contains("run `hedgedesk devnet up` on a devnet, or set"));
+    s.set_liquidator(Arc::new(LiquidatorSnapshot {
+        chain: "devnet".into(),
+        module: Some(addr(MODULE)),
+        ..Default::default()
+    }));
+    assert!(draw(&s).contains("No open positions on the margin module."));
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert!(press(&mut s, KeyCode::Char('l')).is_none());
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn the_liquidation_detail_overlay() {
+    let mut s = liquidations_state();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Down);
+    assert!(matches!(
+        press(&mut s, KeyCode::Enter),
+        Some(Effect::Liquidator(LiquidatorRequest::Detail(Some(17))))
+    ));
+    assert!(draw(&s).contains("loading…"));
+
+    // The desk answers on its next snapshot.
+    let mut snap = liquidator_snapshot();
+    snap.detail = Some(position_detail());
+    s.set_liquidator(Arc::new(snap));
+    let screen = draw(&s);
+    for needle in [
+        "Position #17 · open",
+        "#17 · order #7 · open",
+        BORROWER,
+        "09:19:06 UTC by 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (us), confirmable until 10:19:06 UTC",
+        "2026-11-12 09:30 UTC · deadline 2026-12-12 12:30 UTC (in 21d 3h)",
+        "1,204.5 USDC",
+        "1.25 WETH",
+        "interest 150 bps/30d · leverage 5x · reward 25 USDC · deadline 2027-01-20 09:30 UTC",
+        LENDER,
+        "4, oldest first",
+        "block    18151  PositionFrozen",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("liquidation_detail", screen);
+
+    // A long history keeps its newest events and the close hint on screen.
+    let mut snap = liquidator_snapshot();
+    let mut detail = position_detail();
+    let last = detail.events[3].clone();
+    for i in 0..40 {
+        let mut e = last.clone();
+        e.block_number = 18_160 + i;
+        e.name = "PositionDeposit".into();
+        detail.events.push(e);
+    }
+    snap.detail = Some(detail);
+    s.set_liquidator(Arc::new(snap));
+    let screen = draw(&s);
+    assert!(screen.contains("earlier event(s)"), "{screen}");
+    assert!(
+        screen.contains("block    18199  PositionDeposit"),
+        "{screen}"
+    );
+    assert!(screen.contains("esc / enter close"), "{screen}");
+
+    // Other keys leave it open; Esc closes it and tells the desk.
+    assert!(press(&mut s, KeyCode::Char('l')).is_none());
+    assert!(s.overlay.is_some());
+    assert!(matches!(
+        press(&mut s, KeyCode::Esc),
+        Some(Effect::Liquidator(LiquidatorRequest::Detail(None)))
+    ));
+    assert!(s.overlay.is_none());
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(
+        press(&mut s, KeyCode::Enter),
+        Some(Effect::Liquidator(LiquidatorRequest::Detail(None)))
+    ));
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn liquidate_asks_first_and_only_on_the_liquidations_tab() {
+    let mut s = liquidations_state();
+    for tab in ['1', '6', '7'] {
+        press(&mut s, KeyCode::Char(tab));
+        assert!(press(&mut s, KeyCode::Char('l')).is_none());
+        assert!(s.overlay.is_none(), "l on tab {tab} opens nothing");
+        assert!(draw(&s).contains("that key works on tab 2 (Liquidations)"));
+        assert!(press(&mut s, KeyCode::Char('A')).is_none());
+        assert!(press(&mut s, KeyCode::Enter).is_none());
+        assert!(s.overlay.is_none());
+    }
+
+    press(&mut s, KeyCode::Char('2'));
+    // #42 is being confirmed already: nothing to ask.
+    assert!(press(&mut s, KeyCode::Char('l')).is_none());
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("position #42: our confirm is on its way"));
+
+    // #8: watching, underwater, auto off.
+    s.flash = None;
+    for _ in 0..3 {
+        press(&mut s, KeyCode::Down);
+    }
+    assert!(press(&mut s, KeyCode::Char('l')).is_none());
+    let screen = draw(&s);
+    for needle in [
+        "Liquidate position #8?",
+        "MarginModule 0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+        "liquidate(uint256,address)",
+        "positionId  8",
+        "receiver    0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (your account)",
+        "the same call in a later block",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("liquidate_confirm", screen);
+    assert!(press(&mut s, KeyCode::Esc).is_none(), "esc cancels");
+    assert!(s.overlay.is_none());
+    press(&mut s, KeyCode::Char('l'));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Liquidator(LiquidatorRequest::Liquidate(8)))
+    ));
+    assert!(s.overlay.is_none());
+
+    // A configured receiver is named as such; frozen by us, `l` confirms.
+    s.config = Arc::new({
+        let mut c = Config::default();
+        c.liquidator.receiver = LENDER.into();
+        c
+    });
+    press(&mut s, KeyCode::Char('g'));
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Char('l'));
+    let screen = draw(&s);
+    assert!(
+        screen.contains(&format!("{LENDER} (the configured receiver)")),
+        "{screen}"
+    );
+    assert!(screen.contains("We froze it already: this call confirms the liquidation."));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Liquidator(LiquidatorRequest::Liquidate(17)))
     ));
 }
 

@@ -162,7 +162,7 @@ fn console_end_to_end_with_a_kill_after_approval() {
 
     for (key, text) in [
         ("1", "Oracle · no PriceCaster on devnet yet"),
-        ("2", "Liquidations desk"),
+        ("2", "Liquidations · no margin module on devnet yet"),
         ("3", "AnyHedge desk"),
         ("4", "Perp desk"),
         ("5", "Pool desk"),

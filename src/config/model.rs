@@ -333,7 +333,7 @@ pub struct LiquidatorConfig {
     /// The block its event stream starts at (its deployment block; 0 scans from genesis).
     /// A module the devnet deployed starts at its recorded deployment block.
     pub start_block: u64,
-    /// Propose freezes and confirms on its own at start-up (`a` toggles it on the pane).
+    /// Propose freezes and confirms on its own at start-up (`A` toggles it on the pane).
     pub auto: bool,
     /// Who receives the liquidation rewards; empty: the unlocked account.
     pub receiver: String,

@@ -317,8 +317,13 @@ impl Devnet {
 
 fn wallet_provider(node: &AnvilNode, index: usize) -> anyhow::Result<DynProvider> {
     let url = node.http_url().parse().context("the anvil URL")?;
-    Ok(ProviderBuilder::new()
+    let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(node.signer(index)))
-        .connect_http(url)
-        .erased())
+        .connect_http(url);
+    // A local anvil mines at once; alloy's default 250 ms receipt polling would make
+    // seeding a few hundred transactions take minutes.
+    provider
+        .client()
+        .set_poll_interval(std::time::Duration::from_millis(10));
+    Ok(provider.erased())
 }

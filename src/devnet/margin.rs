@@ -123,7 +123,7 @@ pub async fn set_price<P: Provider>(
     Ok(sqrt)
 }
 
-/// Sends `call` and waits for a successful receipt, naming `what` on failure.
+/// Simulates, sends `call` and waits for a successful receipt, naming `what` on failure.
 async fn mined<P, D>(
     call: alloy::contract::CallBuilder<P, D>,
     what: &str,
@@ -132,6 +132,11 @@ where
     P: Provider,
     D: alloy::contract::CallDecoder,
 {
+    // Simulate first: a revert found by the wallet's own gas estimate would leave its
+    // cached nonce one ahead, and every later transaction of the account stuck.
+    call.call_raw()
+        .await
+        .with_context(|| format!("{what}: the call reverts"))?;
     let receipt = call
         .send()
         .await

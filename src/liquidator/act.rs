@@ -328,7 +328,7 @@ pub async fn carry_out(
                     plan: plan(desk, module, id, state.receiver()),
                     estimate: estimate(profitability),
                 },
-                round.by_operator,
+                round.by_operator || state.asked(id),
             )
             .await?;
             store

@@ -3,14 +3,14 @@
 //! of the profitable underwater ones.
 
 pub mod abi;
-pub mod index;
-pub mod usd;
-pub mod profit;
-pub mod strategy;
-pub mod valuation;
-pub mod pane;
-pub mod requests;
-pub mod onchain;
-pub mod pass;
 pub mod act;
 pub mod desk;
+pub mod index;
+pub mod onchain;
+pub mod pane;
+pub mod pass;
+pub mod profit;
+pub mod requests;
+pub mod strategy;
+pub mod usd;
+pub mod valuation;

@@ -17,7 +17,7 @@ pub struct LiquidatorSnapshot {
     pub module: Option<Address>,
     /// Why the desk is idle or what last went wrong, for the header.
     pub note: Option<String>,
-    /// Proposes freezes and confirms on its own (`a` toggles).
+    /// Proposes freezes and confirms on its own (`A` toggles).
     pub auto: bool,
     /// The head the last pass looked at: number and timestamp.
     pub head: Option<(u64, u64)>,

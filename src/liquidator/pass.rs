@@ -59,6 +59,8 @@ pub struct DeskState {
     last_pass: Option<PassResult>,
     /// This pass's valuations of the positions checked on chain.
     current: HashMap<u64, Valuation>,
+    /// A freeze's simulated gas, by position.
+    freeze_gas: HashMap<u64, u64>,
 }
 
 impl DeskState {
@@ -127,6 +129,7 @@ impl DeskState {
             metrics: Metrics::default(),
             last_pass: None,
             current: HashMap::new(),
+            freeze_gas: HashMap::new(),
         }
     }
 
@@ -458,10 +461,19 @@ impl DeskState {
         let gas = if frozen_by_us {
             confirm_gas
         } else if check.liquidatable && round.is_none() {
-            let freeze = onchain
-                .simulate_liquidate(self.me, id, self.receiver)
-                .await
-                .unwrap_or(l.freeze_gas);
+            // Simulated once per position: a freeze costs the same every block, and node
+            // calls per block must not grow with the positions left underwater.
+            let freeze = match self.freeze_gas.get(&id) {
+                Some(gas) => *gas,
+                None => {
+                    let gas = onchain
+                        .simulate_liquidate(self.me, id, self.receiver)
+                        .await
+                        .unwrap_or(l.freeze_gas);
+                    self.freeze_gas.insert(id, gas);
+                    gas
+                }
+            };
             freeze + confirm_gas
         } else {
             l.freeze_gas + confirm_gas

@@ -171,7 +171,7 @@ fn decide_ours(s: &Situation<'_>, ours: &LiquidationRecord, freeze: Freeze) -> D
         (St::Frozen | St::Recovered, Freeze::Ours { frozen_time, until }) => {
             if s.head_time <= frozen_time {
                 Decision::Wait("the confirm needs a later block than the freeze".into())
-            } else if ours.by_operator || s.auto {
+            } else if ours.by_operator || s.auto || s.operator_asked {
                 Decision::Confirm
             } else {
                 Decision::Wait(format!(
@@ -345,6 +345,13 @@ mod tests {
             decide(&s),
             Decision::Wait("frozen by us until 4600; auto is off (l to confirm)".into())
         );
+        s.operator_asked = true;
+        assert_eq!(
+            decide(&s),
+            Decision::Confirm,
+            "l on a row frozen by us confirms it"
+        );
+        s.operator_asked = false;
         let asked = round(LiquidationState::Frozen, true);
         s.ours = Some(&asked);
         assert_eq!(decide(&s), Decision::Confirm);

@@ -6,9 +6,9 @@
 
 mod actions;
 mod deployments;
-pub mod margin;
 pub(crate) mod ingest;
 mod liquidations;
+pub mod margin;
 mod migrations;
 mod oracle_cycles;
 mod oracle_slots;
@@ -17,9 +17,9 @@ mod writer;
 
 pub use actions::{ActionFilter, ProposeOutcome};
 pub use deployments::Deployment;
+pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use liquidations::{DayTotals, LiquidationRecord, LiquidationState, LiquidationUpdate};
 pub use margin::{MarginEvent, MarginOrder, MarginPosition, PositionStatus};
-pub use ingest::{IngestedLog, LogState, StreamCursor};
 pub use migrations::{MIGRATIONS, schema_version};
 pub use oracle_cycles::{CycleOutcome, CycleRecord, CycleStats};
 pub use oracle_slots::OracleSlot;

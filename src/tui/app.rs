@@ -84,6 +84,7 @@ async fn event_loop(
     let mut health_rx = None;
     let mut chains_rx = None;
     let mut oracle_rx = None;
+    let mut liquidator_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -124,6 +125,9 @@ async fn event_loop(
                         chains_rx = Some(rt.chain_status.clone());
                         oracle_rx = Some(rt.oracle.clone());
                         state.oracle = rt.oracle.borrow().clone();
+                        liquidator_rx = Some(rt.liquidator.clone());
+                        let liquidator = rt.liquidator.borrow().clone();
+                        state.set_liquidator(liquidator);
                         state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
@@ -167,6 +171,13 @@ async fn event_loop(
             Ok(()) = changed(&mut oracle_rx) => {
                 if let Some(rx) = &mut oracle_rx {
                     state.oracle = rx.borrow_and_update().clone();
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut liquidator_rx) => {
+                if let Some(rx) = &mut liquidator_rx {
+                    let snap = rx.borrow_and_update().clone();
+                    state.set_liquidator(snap);
                 }
                 dirty = true;
             }
@@ -287,6 +298,11 @@ fn run_effect(
             let Some(rt) = runtime else { return };
             // The outcome shows as the Oracle tab's last cycle.
             let _ = rt.oracle_requests.send(request);
+        }
+        Effect::Liquidator(request) => {
+            let Some(rt) = runtime else { return };
+            // The outcome shows on the Liquidations tab's next snapshot.
+            let _ = rt.liquidator_requests.send(request);
         }
     }
 }

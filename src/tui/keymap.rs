@@ -25,6 +25,9 @@ pub enum Command {
     OraclePublish,
     OracleBootstrap,
     OracleReset,
+    LiquidatorLiquidate,
+    LiquidatorAuto,
+    LiquidatorDetail,
 }
 
 /// (config name, command, default keys, what it does)
@@ -86,6 +89,25 @@ pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
         Command::OracleReset,
         &["R"],
         "Oracle tab: reset PriceCaster and allocate again (asks first)",
+    ),
+    // `a` is approve's: the Liquidations tab's auto switch takes `A`.
+    (
+        "liquidator_liquidate",
+        Command::LiquidatorLiquidate,
+        &["l"],
+        "Liquidations tab: liquidate selected position (asks first)",
+    ),
+    (
+        "liquidator_auto",
+        Command::LiquidatorAuto,
+        &["A"],
+        "Liquidations tab: switch auto freeze and confirm on or off",
+    ),
+    (
+        "liquidator_detail",
+        Command::LiquidatorDetail,
+        &["enter"],
+        "Liquidations tab: open the selected position's detail",
     ),
 ];
 

@@ -10,6 +10,7 @@ use crate::app::supervisor::HealthMap;
 use crate::chain::ChainStatus;
 use crate::config::Config;
 use crate::desks::Desk;
+use crate::liquidator::pane::{CandidateRow, LiquidatorSnapshot};
 
 use super::keymap::Keymap;
 use super::secret_input::SecretInput;
@@ -102,15 +103,25 @@ pub enum Overlay {
     Help,
     Palette(PaletteState),
     Confirm(Box<ConfirmState>),
-    /// A desk command that sends transactions but is not an action (bootstrap, reset).
+    /// A desk command that sends transactions but is not an action (bootstrap, reset),
+    /// or one that approves its own actions (liquidate).
     DeskConfirm(Box<DeskConfirm>),
+    /// The Liquidations tab's detail of this position (Enter on a row).
+    LiquidationDetail(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeskConfirm {
     pub title: String,
     pub lines: Vec<String>,
-    pub command: crate::oracle::desk::DeskRequest,
+    pub command: DeskCommand,
+}
+
+/// What a confirmed [`DeskConfirm`] sends, and to which desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskCommand {
+    Oracle(crate::oracle::desk::DeskRequest),
+    Liquidator(crate::liquidator::requests::DeskRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +158,9 @@ pub struct AppState {
     /// The oracle desk's pane, from its worker.
     pub oracle: Arc<crate::oracle::pane::OracleSnapshot>,
     pub oracle_pos: ListPosition,
+    /// The liquidator desk's pane, from its worker.
+    pub liquidator: Arc<LiquidatorSnapshot>,
+    pub liquidator_pos: ListPosition,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -182,6 +196,11 @@ impl AppState {
             UnlockPhase::OfferCreate
         };
         let oracle_chain = config.oracle.chain.clone();
+        let liquidator = LiquidatorSnapshot {
+            chain: config.liquidator.chain.clone(),
+            auto: config.liquidator.auto,
+            ..Default::default()
+        };
         AppState {
             phase: Phase::Unlock(phase),
             tab: Tab::Actions,
@@ -202,6 +221,8 @@ impl AppState {
                 ..Default::default()
             }),
             oracle_pos: ListPosition::default(),
+            liquidator: Arc::new(liquidator),
+            liquidator_pos: ListPosition::default(),
             logs,
             logs_scroll: 0,
             now_ms,
@@ -226,6 +247,36 @@ impl AppState {
         let len = self.actions.actions.len();
         if self.actions_pos.selected >= len {
             self.actions_pos.selected = len.saturating_sub(1);
+        }
+    }
+
+    /// The Liquidations tab's selected row.
+    pub fn selected_candidate(&self) -> Option<&CandidateRow> {
+        let rows = &self.liquidator.rows;
+        rows.get(
+            self.liquidator_pos
+                .selected
+                .min(rows.len().saturating_sub(1)),
+        )
+    }
+
+    /// Keeps the selection on the same position when a new snapshot arrives (rows are
+    /// sorted by health, so they move between passes).
+    pub fn set_liquidator(&mut self, snap: Arc<LiquidatorSnapshot>) {
+        let keep = self.selected_candidate().map(|r| r.position_id);
+        self.liquidator = snap;
+        if let Some(id) = keep
+            && let Some(i) = self
+                .liquidator
+                .rows
+                .iter()
+                .position(|r| r.position_id == id)
+        {
+            self.liquidator_pos.selected = i;
+        }
+        let len = self.liquidator.rows.len();
+        if self.liquidator_pos.selected >= len {
+            self.liquidator_pos.selected = len.saturating_sub(1);
         }
     }
 

@@ -6,12 +6,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
 use super::state::{
-    AppState, ConfirmKind, ConfirmState, DeskConfirm, Overlay, PaletteState, Phase, Tab,
-    UnlockPhase,
+    AppState, ConfirmKind, ConfirmState, DeskCommand, DeskConfirm, Overlay, PaletteState, Phase,
+    Tab, UnlockPhase,
 };
 use super::theme::Theme;
 use crate::actions::{ActionId, ActionState};
+use crate::desks::Desk;
 use crate::keys::Passphrase;
+use crate::liquidator::pane::RowState;
+use crate::liquidator::requests::DeskRequest as LiquidatorRequest;
 
 pub enum Effect {
     Unlock(Passphrase),
@@ -19,6 +22,7 @@ pub enum Effect {
     Approve(ActionId),
     Reject(ActionId),
     Oracle(crate::oracle::desk::DeskRequest),
+    Liquidator(LiquidatorRequest),
 }
 
 const MIN_PASSPHRASE: usize = 8;
@@ -145,13 +149,33 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
         }
         Some(Overlay::DeskConfirm(confirm)) => {
             return match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Effect::Oracle(confirm.command)),
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(match confirm.command {
+                    DeskCommand::Oracle(request) => Effect::Oracle(request),
+                    DeskCommand::Liquidator(request) => {
+                        if let LiquidatorRequest::Liquidate(id) = request {
+                            state.flash_info(format!(
+                                "asked the liquidator desk to liquidate position #{id}"
+                            ));
+                        }
+                        Effect::Liquidator(request)
+                    }
+                }),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
                 _ => {
                     state.overlay = Some(Overlay::DeskConfirm(confirm));
                     None
                 }
             };
+        }
+        Some(Overlay::LiquidationDetail(id)) => {
+            let cmd = state.keymap.lookup(&key);
+            let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
+                || matches!(cmd, Some(Command::LiquidatorDetail | Command::Quit));
+            if closes {
+                return Some(Effect::Liquidator(LiquidatorRequest::Detail(None)));
+            }
+            state.overlay = Some(Overlay::LiquidationDetail(id));
+            return None;
         }
         Some(Overlay::Palette(mut p)) => {
             match key.code {
@@ -220,6 +244,26 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
             oracle_confirm(state, crate::oracle::desk::DeskRequest::Bootstrap)
         }
         Command::OracleReset => oracle_confirm(state, crate::oracle::desk::DeskRequest::Reset),
+        Command::LiquidatorLiquidate => liquidate_confirm(state),
+        Command::LiquidatorAuto => {
+            if on_liquidations_tab(state) {
+                state.flash_info(format!(
+                    "asked the liquidator desk to switch auto {}",
+                    if state.liquidator.auto { "OFF" } else { "ON" }
+                ));
+                return Some(Effect::Liquidator(LiquidatorRequest::ToggleAuto));
+            }
+        }
+        Command::LiquidatorDetail => {
+            if on_liquidations_tab(state) {
+                let Some(id) = state.selected_candidate().map(|r| r.position_id) else {
+                    state.flash_error("no position selected");
+                    return None;
+                };
+                state.overlay = Some(Overlay::LiquidationDetail(id));
+                return Some(Effect::Liquidator(LiquidatorRequest::Detail(Some(id))));
+            }
+        }
     }
     None
 }
@@ -237,13 +281,123 @@ fn scroll(state: &mut AppState, delta: isize) {
             let next = state.logs_scroll as isize - delta;
             state.logs_scroll = next.clamp(0, max) as usize;
         }
-        Tab::Desk(crate::desks::Desk::Oracle) => {
+        Tab::Desk(Desk::Oracle) => {
             let len = state.oracle.rows.len();
             let next = state.oracle_pos.selected as isize + delta;
             state.oracle_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
         }
+        Tab::Desk(Desk::Liquidator) => {
+            let len = state.liquidator.rows.len();
+            let next = state.liquidator_pos.selected as isize + delta;
+            state.liquidator_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+        }
         Tab::Desk(_) => {}
     }
+}
+
+/// Liquidations-tab commands work there only; elsewhere they say so.
+fn on_liquidations_tab(state: &mut AppState) -> bool {
+    if state.tab == Tab::Desk(Desk::Liquidator) {
+        return true;
+    }
+    state.flash_error("that key works on tab 2 (Liquidations)");
+    false
+}
+
+/// Opens the popup that shows what `l` will sign for the selected position.
+fn liquidate_confirm(state: &mut AppState) {
+    if !on_liquidations_tab(state) {
+        return;
+    }
+    let Some(module) = state.liquidator.module else {
+        state.flash_error("the margin module is not known yet");
+        return;
+    };
+    let Some(row) = state.selected_candidate().cloned() else {
+        state.flash_error("no position selected");
+        return;
+    };
+    let id = row.position_id;
+    let refused = match row.state {
+        RowState::Confirmed => Some(format!("position #{id} is liquidated already")),
+        RowState::Freezing => Some(format!("position #{id}: our freeze is on its way")),
+        RowState::Confirming => Some(format!("position #{id}: our confirm is on its way")),
+        RowState::FrozenByOther => Some(format!(
+            "position #{id} is frozen by another liquidator; it may confirm it"
+        )),
+        RowState::Watching | RowState::FrozenByUs | RowState::Recovered | RowState::Failed => None,
+    };
+    if let Some(why) = refused {
+        state.flash_error(why);
+        return;
+    }
+    let receiver = match state
+        .config
+        .liquidator
+        .receiver
+        .trim()
+        .parse::<alloy::primitives::Address>()
+    {
+        Ok(address) => format!("{} (the configured receiver)", address.to_checksum(None)),
+        Err(_) => format!(
+            "{} (your account)",
+            state.account.as_deref().unwrap_or("the unlocked account")
+        ),
+    };
+    let units = |amount, token: &crate::liquidator::pane::TokenInfo| {
+        format!(
+            "{} {}",
+            crate::liquidator::pane::format_units(amount, token.decimals, 6),
+            token.symbol
+        )
+    };
+    let health = row
+        .health_bps
+        .map(|bps| format!("health {}.{:02}%", bps / 100, bps % 100))
+        .unwrap_or_else(|| "health unknown".into());
+    let value = row
+        .value
+        .map(|v| units(v, &row.base))
+        .unwrap_or_else(|| "unknown".into());
+    let profit = row
+        .profit_usd_cents
+        .map(super::format::usd_cents)
+        .unwrap_or_else(|| "unknown".into());
+    let frozen = matches!(row.state, RowState::FrozenByUs | RowState::Recovered);
+    let mut lines = vec![
+        format!(
+            "Position #{id} ({}) · {health} · est. profit {profit}",
+            row.state.label()
+        ),
+        format!(
+            "value {value} · debt {} · reward {}",
+            units(row.debt, &row.base),
+            units(row.reward_amount, &row.reward)
+        ),
+        String::new(),
+        "Will sign and send, without asking again:".into(),
+        format!("  chain       {}", state.liquidator.chain),
+        format!("  contract    MarginModule {}", module.to_checksum(None)),
+        "  function    liquidate(uint256,address)".into(),
+        format!("  positionId  {id}"),
+        format!("  receiver    {receiver}"),
+        String::new(),
+    ];
+    if frozen {
+        lines.push("We froze it already: this call confirms the liquidation.".into());
+    } else {
+        lines.extend([
+            "The first call freezes the position; the same call in a later block (within the"
+                .into(),
+            "freeze's hour) confirms the liquidation. Your y approves both actions.".into(),
+        ]);
+    }
+    lines.push("The desk refuses if the position is not liquidatable on chain.".into());
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title: format!("Liquidate position #{id}?"),
+        lines,
+        command: DeskCommand::Liquidator(LiquidatorRequest::Liquidate(id)),
+    })));
 }
 
 /// Opens the popup that asks before an Oracle-tab command runs.
@@ -303,7 +457,7 @@ fn oracle_confirm(state: &mut AppState, command: crate::oracle::desk::DeskReques
     state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
         title: title.into(),
         lines,
-        command,
+        command: DeskCommand::Oracle(command),
     })));
 }
 

@@ -67,7 +67,7 @@ const POW10: [U256; 78] = {
 /// Decimal digits of `x >= 1`.
 #[inline]
 fn decimal_digits(x: U256) -> usize {
-    // 1233 / 4096 ~ log10(2): t is the digit count or one more than it.
+    // 1233 / 4096 ~ log10(2): t is the digit count or one less.
     let t = (x.bit_len() * 1233) >> 12;
     if x < POW10[t] { t } else { t + 1 }
 }
@@ -354,6 +354,53 @@ mod tests {
             amount_out(LEGACY, pow2(96), true, pow2(255)),
             Some(u(57896) * POW10[72])
         );
+    }
+
+    /// The main oracle's getAmountOut written out with mulDiv, as in the contract.
+    fn exact_reference(sqrt: U256, sell_is_token0: bool, amount: U256) -> Option<U256> {
+        if sqrt.is_zero() || amount.is_zero() {
+            return None;
+        }
+        if sqrt <= U256::from(u128::MAX) {
+            let ratio_x192 = sqrt * sqrt;
+            if sell_is_token0 {
+                mul_div(ratio_x192, amount, pow2(192))
+            } else {
+                mul_div(pow2(192), amount, ratio_x192)
+            }
+        } else {
+            let ratio_x128 = mul_div(sqrt, sqrt, pow2(64))?;
+            if sell_is_token0 {
+                mul_div(ratio_x128, amount, pow2(128))
+            } else {
+                mul_div(pow2(128), amount, ratio_x128)
+            }
+        }
+    }
+
+    #[test]
+    fn exact_matches_the_contract_written_with_mul_div() {
+        let mut x: u64 = 0x853C_49E6_748F_EA9B;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..5000 {
+            let amount =
+                U256::from_limbs([next(), next(), next(), next()]) >> (next() % 256) as usize;
+            // Up to 161 bits: both branches, and past uint160.
+            let sqrt =
+                U256::from_limbs([next(), next(), next(), 0]) >> (31 + next() % 192) as usize;
+            let side = next() % 2 == 0;
+            let expected = exact_reference(sqrt, side, amount);
+            assert_eq!(
+                amount_out(EXACT, sqrt, side, amount),
+                expected,
+                "{sqrt} {side} {amount}"
+            );
+        }
     }
 
     #[test]

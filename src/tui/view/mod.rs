@@ -5,6 +5,7 @@ mod chain_bar;
 mod confirm;
 mod desk_tab;
 mod help;
+mod liquidator_tab;
 mod logs_tab;
 mod oracle_tab;
 mod palette;
@@ -37,6 +38,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
     render_tabs(frame, tabs, state);
     match state.tab {
         Tab::Desk(crate::desks::Desk::Oracle) => oracle_tab::render(frame, body, state),
+        Tab::Desk(crate::desks::Desk::Liquidator) => liquidator_tab::render(frame, body, state),
         Tab::Desk(desk) => desk_tab::render(frame, body, state, desk),
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
@@ -49,6 +51,9 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Some(Overlay::Palette(p)) => palette::render(frame, area, state, p),
         Some(Overlay::Confirm(c)) => confirm::render(frame, area, state, c),
         Some(Overlay::DeskConfirm(c)) => confirm::render_desk(frame, area, state, c),
+        Some(Overlay::LiquidationDetail(id)) => {
+            liquidator_tab::render_detail(frame, area, state, *id)
+        }
     }
 }
 
