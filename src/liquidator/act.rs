@@ -45,6 +45,20 @@ fn update(state: LiquidationState, note: impl Into<String>) -> LiquidationUpdate
     }
 }
 
+/// Moves `round` to `to` with `note`; `None` when that is final.
+async fn move_round(
+    desk: &LiquidatorDesk,
+    round: &LiquidationRecord,
+    to: LiquidationState,
+    note: impl Into<String>,
+) -> anyhow::Result<Option<LiquidationRecord>> {
+    let r = desk
+        .store
+        .update_liquidation(round.id, update(to, note))
+        .await?;
+    Ok((!r.state.is_final()).then_some(r))
+}
+
 /// Moves `round` on from what its actions did: the round as it stands, or `None` once it
 /// reached a final state.
 pub async fn follow(
@@ -63,31 +77,25 @@ pub async fn follow(
             let why = freeze.note.clone().unwrap_or_default();
             match freeze.state {
                 ActionState::Rejected | ActionState::Failed => {
-                    let r = store
-                        .update_liquidation(
-                            round.id,
-                            update(
-                                LiquidationState::Failed,
-                                format!("freeze {}: {why}", freeze.state),
-                            ),
-                        )
-                        .await?;
-                    Ok(done(r))
+                    move_round(
+                        desk,
+                        round,
+                        LiquidationState::Failed,
+                        format!("freeze {}: {why}", freeze.state),
+                    )
+                    .await
                 }
                 ActionState::Proposed if !check.liquidatable && check.frozen_time == 0 => {
                     desk.queue
                         .withdraw(freeze.id, "the position is healthy again on chain")
                         .await?;
-                    let r = store
-                        .update_liquidation(
-                            round.id,
-                            update(
-                                LiquidationState::Failed,
-                                "withdrawn: healthy on chain again before the freeze was approved",
-                            ),
-                        )
-                        .await?;
-                    Ok(done(r))
+                    move_round(
+                        desk,
+                        round,
+                        LiquidationState::Failed,
+                        "withdrawn: healthy on chain again before the freeze was approved",
+                    )
+                    .await
                 }
                 _ => Ok(Some(round.clone())),
             }
@@ -99,16 +107,13 @@ pub async fn follow(
             let why = confirm.note.clone().unwrap_or_default();
             match confirm.state {
                 ActionState::Rejected | ActionState::Failed => {
-                    let r = store
-                        .update_liquidation(
-                            round.id,
-                            update(
-                                LiquidationState::Failed,
-                                format!("confirm {}: {why}", confirm.state),
-                            ),
-                        )
-                        .await?;
-                    Ok(done(r))
+                    move_round(
+                        desk,
+                        round,
+                        LiquidationState::Failed,
+                        format!("confirm {}: {why}", confirm.state),
+                    )
+                    .await
                 }
                 ActionState::Confirmed if check.closed => {
                     let mut gas = U256::ZERO;
@@ -145,31 +150,25 @@ pub async fn follow(
                     Ok(done(r))
                 }
                 ActionState::Confirmed => {
-                    let r = store
-                        .update_liquidation(
-                            round.id,
-                            update(
-                                LiquidationState::Failed,
-                                "the confirm was mined but did not liquidate (the hour had run out?)",
-                            ),
-                        )
-                        .await?;
-                    Ok(done(r))
+                    move_round(
+                        desk,
+                        round,
+                        LiquidationState::Failed,
+                        "the confirm was mined but did not liquidate (the hour had run out?)",
+                    )
+                    .await
                 }
                 ActionState::Proposed if !check.liquidatable => {
                     desk.queue
                         .withdraw(confirm.id, "the position is healthy again on chain")
                         .await?;
-                    let r = store
-                        .update_liquidation(
-                            round.id,
-                            update(
-                                LiquidationState::Recovered,
-                                "healthy again before the confirm: not confirmed",
-                            ),
-                        )
-                        .await?;
-                    Ok(done(r))
+                    move_round(
+                        desk,
+                        round,
+                        LiquidationState::Recovered,
+                        "healthy again before the confirm: not confirmed",
+                    )
+                    .await
                 }
                 _ => Ok(Some(round.clone())),
             }

@@ -584,23 +584,6 @@ impl crate::store::Store {
         .await
     }
 
-    /// The highest position id indexed, if any.
-    pub async fn margin_max_position_id(
-        &self,
-        chain_id: u64,
-        module: Address,
-    ) -> Result<Option<u64>, StoreError> {
-        self.call(move |c| {
-            Ok(c.query_row(
-                "SELECT MAX(position_id) FROM margin_positions WHERE chain_id = ?1 AND module = ?2",
-                params![chain_id as i64, module.to_string()],
-                |r| r.get::<_, Option<i64>>(0),
-            )?
-            .map(|v| v as u64))
-        })
-        .await
-    }
-
     pub async fn margin_order(
         &self,
         chain_id: u64,
@@ -618,28 +601,6 @@ impl crate::store::Store {
         position_id: u64,
     ) -> Result<Option<MarginPosition>, StoreError> {
         self.call(move |c| position(c, chain_id, module, position_id))
-            .await
-    }
-
-    /// Writes an order as read from the module.
-    pub async fn put_margin_order(
-        &self,
-        chain_id: u64,
-        module: Address,
-        order: MarginOrder,
-    ) -> Result<(), StoreError> {
-        self.call(move |c| upsert_order(c, chain_id, module, &order))
-            .await
-    }
-
-    /// Writes a position as read from the module.
-    pub async fn put_margin_position(
-        &self,
-        chain_id: u64,
-        module: Address,
-        position: MarginPosition,
-    ) -> Result<(), StoreError> {
-        self.call(move |c| upsert_position(c, chain_id, module, &position))
             .await
     }
 
