@@ -7,7 +7,6 @@ use alloy::primitives::{Address, U256};
 
 use super::desk::LiquidatorDesk;
 use super::onchain::{OnChain, liquidate_calldata};
-use super::pane::format_units;
 use super::pass::DeskState;
 use super::profit::{Profitability, dollars};
 use super::strategy::{ChainCheck, Decision};
@@ -243,7 +242,7 @@ pub async fn carry_out(
             let summary = format!(
                 "Freeze margin position #{id} ({}; reward {}; est. profit {})",
                 state.health_text(id),
-                state.reward_text(id, reward),
+                state.reward_text(reward),
                 profitability
                     .profit_usd_cents
                     .map(dollars)
@@ -309,7 +308,7 @@ pub async fn carry_out(
             let summary = format!(
                 "Liquidate margin position #{id} frozen by us ({}; reward {}; est. profit {})",
                 state.health_text(id),
-                state.reward_text(id, (round.reward_asset, round.reward_amount)),
+                state.reward_text((round.reward_asset, round.reward_amount)),
                 profitability
                     .profit_usd_cents
                     .map(dollars)
@@ -377,9 +376,4 @@ async fn propose(
         return Ok(desk.queue.approve(action.id).await?);
     }
     Ok(action)
-}
-
-/// `1,234.5 USDC`.
-pub fn amount_text(amount: U256, symbol: &str, decimals: u8) -> String {
-    format!("{} {symbol}", format_units(amount, decimals, 6))
 }

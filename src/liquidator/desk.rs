@@ -145,7 +145,7 @@ impl LiquidatorDesk {
         ));
 
         let onchain = OnChain::new(self.chain.provider(), module);
-        let mut state = DeskState::new(&self, module, &onchain).await;
+        let mut state = DeskState::new(&self, module).await;
         let mut status = self.chain.status();
         let mut price_changes = self.prices.subscribe();
         let mut idle = tokio::time::interval(IDLE_PASS);
@@ -175,8 +175,7 @@ impl LiquidatorDesk {
                 _ = idle.tick() => {}
             }
             // Coalesce a burst (several notices, a head and a price) into one pass.
-            while let Ok(notice) = notices.try_recv() {
-                let _ = notice;
+            while notices.try_recv().is_ok() {
                 state.index_changed();
             }
             state.auto = self.auto.load(Ordering::Relaxed);

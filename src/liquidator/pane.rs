@@ -44,12 +44,20 @@ pub struct TokenInfo {
 impl TokenInfo {
     /// Unknown token: its short address, 18 decimals.
     pub fn unknown(address: Address) -> Self {
-        let hex = address.to_string();
         Self {
             address,
-            symbol: format!("{}…{}", &hex[..6], &hex[hex.len() - 4..]),
+            symbol: crate::tui::format::short_address(&address.to_string()),
             decimals: 18,
         }
+    }
+
+    /// `amount` of this token for people: `1,234.5 USDC` (at most `places` decimals).
+    pub fn amount(&self, amount: U256, places: usize) -> String {
+        format!(
+            "{} {}",
+            format_units(amount, self.decimals, places),
+            self.symbol
+        )
     }
 }
 

@@ -43,7 +43,7 @@ pub struct DeskState {
     /// Open positions and all orders, as indexed.
     positions: BTreeMap<u64, MarginPosition>,
     orders: BTreeMap<u64, MarginOrder>,
-    /// Pair prices as last read: (oracle, token_a, token_b).
+    /// Oracles whose maths (exact or legacy) has been read.
     oracles_known: BTreeSet<Address>,
     tokens: HashMap<Address, TokenInfo>,
     prices: HashMap<Address, PriceSource>,
@@ -64,7 +64,7 @@ pub struct DeskState {
 }
 
 impl DeskState {
-    pub async fn new(desk: &LiquidatorDesk, module: Address, onchain: &OnChain) -> Self {
+    pub async fn new(desk: &LiquidatorDesk, module: Address) -> Self {
         let l = &desk.config.liquidator;
         let receiver = l.receiver.trim().parse().unwrap_or(desk.account);
         let chain_id = desk.chain.chain_id();
@@ -105,7 +105,6 @@ impl DeskState {
                 prices.insert(asset, source);
             }
         }
-        let _ = onchain;
         Self {
             module,
             chain_id,
@@ -177,12 +176,7 @@ impl DeskState {
 
     /// `health 93.21%` from the last valuation, for a summary.
     pub fn health_text(&self, id: u64) -> String {
-        let health = self
-            .last_pass
-            .as_ref()
-            .and_then(|p| p.queue.revaluation().find(id))
-            .or(self.current.get(&id))
-            .and_then(|v| v.health_bps);
+        let health = self.current.get(&id).and_then(|v| v.health_bps);
         match health {
             Some(bps) => format!("health {}.{:02}%", bps / 100, bps % 100),
             None => "health unknown".into(),
@@ -190,9 +184,9 @@ impl DeskState {
     }
 
     /// `25 USDC ≈ $25.00`, for a summary.
-    pub fn reward_text(&self, _id: u64, reward: (Address, U256)) -> String {
+    pub fn reward_text(&self, reward: (Address, U256)) -> String {
         match self.tokens.get(&reward.0) {
-            Some(t) => super::act::amount_text(reward.1, &t.symbol, t.decimals),
+            Some(t) => t.amount(reward.1, 6),
             None => format!("{} of {}", reward.1, reward.0),
         }
     }
@@ -257,7 +251,7 @@ impl DeskState {
             tracing::warn!(error = %format!("{e:#}"), "liquidator: pass failed");
             self.note = Some(format!("{e:#}"));
         }
-        self.snapshot_without_pass(desk, onchain).await
+        self.snapshot(desk, onchain).await
     }
 
     async fn try_pass(&mut self, desk: &LiquidatorDesk, onchain: &OnChain) -> anyhow::Result<()> {
@@ -520,11 +514,8 @@ fn terms_of(p: &MarginPosition, orders: &BTreeMap<u64, MarginOrder>) -> Option<P
 }
 
 impl DeskState {
-    async fn snapshot_without_pass(
-        &mut self,
-        desk: &LiquidatorDesk,
-        onchain: &OnChain,
-    ) -> LiquidatorSnapshot {
+    /// The pane's snapshot from the last pass and the journal.
+    async fn snapshot(&mut self, desk: &LiquidatorDesk, onchain: &OnChain) -> LiquidatorSnapshot {
         let mut snapshot = LiquidatorSnapshot {
             chain: desk.chain.name().to_string(),
             module: Some(self.module),
@@ -569,7 +560,6 @@ impl DeskState {
                     .await;
                 snapshot.rows.extend(row);
             }
-            let counts = pass.queue.counts();
             snapshot.totals.monitored = pass.queue.revaluation().len();
             snapshot.totals.candidates = pass.evaluations.len();
             snapshot.totals.liquidatable = pass
@@ -577,7 +567,6 @@ impl DeskState {
                 .values()
                 .filter(|(c, _, _)| c.liquidatable && !c.closed)
                 .count();
-            let _ = counts;
             self.last_pass = Some(pass);
         }
         snapshot.days = desk

@@ -7,12 +7,7 @@ use alloy::primitives::U256;
 
 use super::usd::UsdPrice;
 
-/// Integer cents as dollars for a reason line: `$12.34`, `-$0.05`.
-pub fn dollars(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}${}.{:02}", abs / 100, abs % 100)
-}
+pub use crate::tui::format::usd_cents as dollars;
 
 /// What the rule weighs.
 #[derive(Debug, Clone, PartialEq, Eq)]

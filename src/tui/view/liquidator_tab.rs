@@ -657,11 +657,7 @@ fn cents_style(t: &Theme, cents: i64) -> Style {
 
 /// `1,234.5 USDC`
 fn units(amount: U256, token: &TokenInfo, places: usize) -> String {
-    format!(
-        "{} {}",
-        format_units(amount, token.decimals, places),
-        token.symbol
-    )
+    token.amount(amount, places)
 }
 
 /// A bar of [`BAR_CELLS`] cells in eighths, full at [`BAR_FULL_BPS`] (200%).
