@@ -48,6 +48,14 @@ pub struct DeskState {
     tokens: HashMap<Address, TokenInfo>,
     prices: HashMap<Address, PriceSource>,
     dirty: bool,
+    /// The working set was loaded whole once; later changes come incrementally.
+    loaded: bool,
+    /// The newest event row the working set reflects.
+    events_through: i64,
+    /// Positions the last sync wrote, to refresh in the working set.
+    synced: std::collections::BTreeSet<u64>,
+    /// The last sync read orders (no event says so).
+    orders_synced: bool,
     scanned: bool,
     last_head: Option<u64>,
     head_interval: u64,
@@ -118,6 +126,10 @@ impl DeskState {
             tokens: HashMap::new(),
             prices,
             dirty: true,
+            loaded: false,
+            events_through: 0,
+            synced: Default::default(),
+            orders_synced: false,
             scanned: false,
             last_head: None,
             head_interval: 1,
@@ -211,8 +223,67 @@ impl DeskState {
         info
     }
 
-    /// Reloads the working set from the index and recompiles the book.
+    /// Brings the working set up to the index: whole the first time, then only the
+    /// positions and orders events (or the last sync) touched.
+    async fn refresh_working_set(&mut self, desk: &LiquidatorDesk) -> anyhow::Result<()> {
+        if !self.loaded {
+            return self.reload(desk).await;
+        }
+        let touched = desk
+            .store
+            .margin_touched_since(self.chain_id, self.module, self.events_through)
+            .await?;
+        let mut ids = std::mem::take(&mut self.synced);
+        ids.extend(&touched.positions);
+        if !touched.orders.is_empty() || std::mem::take(&mut self.orders_synced) {
+            self.orders = desk
+                .store
+                .margin_orders(self.chain_id, self.module)
+                .await?
+                .into_iter()
+                .map(|o| (o.order_id, o))
+                .collect();
+            // Their positions, and any still missing a term, may only now have them all.
+            ids.extend(
+                self.positions
+                    .values()
+                    .filter(|p| {
+                        p.order_id.is_some_and(|o| touched.orders.contains(&o))
+                            || self.book.get(p.position_id).is_none()
+                    })
+                    .map(|p| p.position_id),
+            );
+        }
+        let rows = desk
+            .store
+            .margin_positions_with_ids(self.chain_id, self.module, ids.iter().copied().collect())
+            .await?;
+        for id in &ids {
+            self.positions.remove(id);
+            self.book.remove(*id);
+        }
+        for p in rows
+            .into_iter()
+            .filter(|p| p.status == PositionStatus::Open)
+        {
+            if let Some(terms) = terms_of(&p, &self.orders) {
+                self.book.upsert(terms);
+            }
+            self.positions.insert(p.position_id, p);
+        }
+        self.events_through = touched.through;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Loads the whole working set from the index and compiles the book.
     async fn reload(&mut self, desk: &LiquidatorDesk) -> anyhow::Result<()> {
+        // Read the event mark first: whatever lands meanwhile is refreshed next time.
+        self.events_through = desk
+            .store
+            .margin_touched_since(self.chain_id, self.module, self.events_through)
+            .await?
+            .through;
         let open = desk
             .store
             .margin_positions(self.chain_id, self.module, PositionStatus::Open)
@@ -242,6 +313,9 @@ impl DeskState {
         }
         self.book = book;
         self.dirty = false;
+        self.loaded = true;
+        self.synced.clear();
+        self.orders_synced = false;
         Ok(())
     }
 
@@ -262,17 +336,19 @@ impl DeskState {
             onchain.calls.add(report.calls);
             if report.at_block.is_some() {
                 self.scanned = true;
-                self.dirty = true;
+                self.loaded = false;
                 tracing::info!(?report, "liquidator: start-up scan done");
             }
         }
         let report = sync::sync_stale(&desk.store, self.chain_id, &module).await?;
         onchain.calls.add(report.calls);
         if report.orders_read + report.positions_read > 0 {
+            self.synced.extend(&report.written_positions);
+            self.orders_synced |= report.orders_read > 0;
             self.dirty = true;
         }
-        if self.dirty {
-            self.reload(desk).await?;
+        if self.dirty || !self.loaded {
+            self.refresh_working_set(desk).await?;
         }
 
         // 2. Prices at the head, and the time the next block will have.

@@ -109,6 +109,15 @@ pub struct MarginEvent {
     pub detail: String,
 }
 
+/// What events changed since a point of the event history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub positions: std::collections::BTreeSet<u64>,
+    pub orders: std::collections::BTreeSet<u64>,
+    /// The newest event row seen (the next call's `after`).
+    pub through: i64,
+}
+
 /// Where an event sits, for [`record_event`] and [`forget_event`].
 #[derive(Debug, Clone, Copy)]
 pub struct EventAt {
@@ -533,6 +542,55 @@ impl crate::store::Store {
                 params![chain_id as i64, module.to_string(), status.as_str()],
                 position_row,
             )
+        })
+        .await
+    }
+
+    /// The positions and orders events touched since the event row `after` (a rowid, so
+    /// events re-applied after a reorg count too), and the newest row seen.
+    pub async fn margin_touched_since(
+        &self,
+        chain_id: u64,
+        module: Address,
+        after: i64,
+    ) -> Result<Touched, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT rowid, position_id, order_id FROM margin_events
+                 WHERE chain_id = ?1 AND module = ?2 AND rowid > ?3",
+            )?;
+            let mut rows = stmt.query(params![chain_id as i64, module.to_string(), after])?;
+            let mut touched = Touched {
+                through: after,
+                ..Touched::default()
+            };
+            while let Some(r) = rows.next()? {
+                touched.through = touched.through.max(r.get(0)?);
+                if let Some(id) = r.get::<_, Option<i64>>(1)? {
+                    touched.positions.insert(id as u64);
+                }
+                if let Some(id) = r.get::<_, Option<i64>>(2)? {
+                    touched.orders.insert(id as u64);
+                }
+            }
+            Ok(touched)
+        })
+        .await
+    }
+
+    /// The positions with these ids, whatever their status.
+    pub async fn margin_positions_with_ids(
+        &self,
+        chain_id: u64,
+        module: Address,
+        ids: Vec<u64>,
+    ) -> Result<Vec<MarginPosition>, StoreError> {
+        self.call(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(position(c, chain_id, module, id)?);
+            }
+            Ok(out)
         })
         .await
     }

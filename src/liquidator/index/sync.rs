@@ -25,7 +25,7 @@ const CONCURRENCY: usize = 8;
 pub const STREAM: &str = "liquidator.margin";
 
 /// What one sync pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SyncReport {
     /// The block the reads were made at (`None`: the stream has not scanned anything yet).
     pub at_block: Option<u64>,
@@ -35,6 +35,8 @@ pub struct SyncReport {
     pub deferred: usize,
     /// `eth_call`s made.
     pub calls: u64,
+    /// Ids of the positions written, for the desk's working set.
+    pub written_positions: Vec<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,10 +199,10 @@ async fn read_and_write(
         .await?;
     report.calls += 3 * read_positions.len() as u64;
     let address = *module.address();
-    let (orders_read, positions_read, deferred) = store
+    let (orders_read, written_positions, deferred) = store
         .call(move |c| {
             let tx = c.transaction()?;
-            let (mut orders_read, mut positions_read, mut deferred) = (0, 0, 0);
+            let (mut orders_read, mut written, mut deferred) = (0, Vec::new(), 0);
             let touched_since = |column: &str, id: u64| -> Result<bool, StoreError> {
                 let sql = format!(
                     "SELECT EXISTS(SELECT 1 FROM margin_events WHERE chain_id = ?1 AND module = ?2
@@ -242,14 +244,15 @@ async fn read_and_write(
                     position.closed_block = Some(block);
                 }
                 margin::upsert_position(&tx, chain_id, address, &position)?;
-                positions_read += 1;
+                written.push(position.position_id);
             }
             tx.commit()?;
-            Ok((orders_read, positions_read, deferred))
+            Ok((orders_read, written, deferred))
         })
         .await?;
     report.orders_read = orders_read;
-    report.positions_read = positions_read;
+    report.positions_read = written_positions.len();
+    report.written_positions = written_positions;
     report.deferred = deferred;
     Ok(report)
 }
