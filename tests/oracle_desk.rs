@@ -132,20 +132,18 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
     // keeps the newer one and says so).
     let before = rt.queue.snapshot().actions.len();
     rt.oracle_requests.send(DeskRequest::PublishNow).unwrap();
-    let cycle = wait_cycle(&mut pane, |c| {
-        c.due.iter().any(|d| d.contains("operator asked"))
-    })
-    .await;
+    let cycle = wait_request(&mut pane, "publish now").await;
+    assert!(
+        cycle.due.iter().any(|d| d.contains("operator asked")),
+        "{cycle:?}"
+    );
     assert!(cycle.action.is_some(), "{cycle:?}");
     assert!(rt.queue.snapshot().actions.len() > before);
 
     // `R`: reset the contract and allocate again.
     rt.oracle_requests.send(DeskRequest::Reset).unwrap();
-    let at = chrono::Utc::now().timestamp_millis();
-    let cycle = wait_cycle(&mut pane, |c| {
-        c.at_ms >= at && c.due == ["2 slot(s) in place"]
-    })
-    .await;
+    let cycle = wait_request(&mut pane, "reset").await;
+    assert_eq!(cycle.due, ["2 slot(s) in place"], "{cycle:?}");
     assert!(cycle.error.is_none());
     let resets = node
         .provider()
@@ -167,21 +165,23 @@ async fn the_desk_streams_publishes_and_shows_its_slots() {
     rt.shutdown().await;
 }
 
-/// Waits until the pane's last cycle satisfies `done`.
-async fn wait_cycle(
+/// Waits for the outcome of the operator request sent just before (the pane keeps the
+/// last one apart from the streamed cycles, which may follow it at any moment).
+async fn wait_request(
     pane: &mut tokio::sync::watch::Receiver<Arc<OracleSnapshot>>,
-    done: impl Fn(&CycleSummary) -> bool,
+    request: &str,
 ) -> CycleSummary {
+    pane.borrow_and_update();
     tokio::time::timeout(Duration::from_secs(40), async {
         loop {
-            if let Some(c) = pane.borrow_and_update().last_cycle.clone()
-                && done(&c)
+            if let Some(r) = pane.borrow_and_update().last_request.clone()
+                && r.request == request
             {
-                return c;
+                return r.outcome;
             }
             pane.changed().await.unwrap();
         }
     })
     .await
-    .expect("the desk answered the request")
+    .unwrap_or_else(|_| panic!("the desk never answered the {request} request"))
 }

@@ -15,7 +15,7 @@ use hedgedesk::liquidator::pane::{
     CandidateRow, LiquidatorSnapshot, Metrics, PositionDetail, RowState, TokenInfo, Totals,
 };
 use hedgedesk::liquidator::requests::DeskRequest as LiquidatorRequest;
-use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot, SlotRow};
+use hedgedesk::oracle::pane::{CycleSummary, OracleSnapshot, RequestOutcome, SlotRow};
 use hedgedesk::oracle::slot::{PriceSlot, normalize};
 use hedgedesk::store::{
     CycleStats, DayTotals, MarginEvent, MarginOrder, MarginPosition, PositionStatus,
@@ -571,6 +571,15 @@ fn oracle_snapshot() -> OracleSnapshot {
             due: vec!["BTC/USD: 61s newer".into()],
             action: Some(12),
             error: None,
+        }),
+        last_request: Some(RequestOutcome {
+            request: "bootstrap",
+            outcome: CycleSummary {
+                at_ms: NOW - 95_000,
+                due: vec!["3 slot(s) in place".into()],
+                action: None,
+                error: None,
+            },
         }),
         history: Default::default(),
         stats: CycleStats {

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::hermes::{HermesClient, StreamEvent, StreamOptions, stream_prices};
-use super::pane::{CycleSummary, OracleSnapshot, SlotRow};
+use super::pane::{CycleSummary, OracleSnapshot, RequestOutcome, SlotRow};
 use super::publish::Publisher;
 use super::slot::PriceSlot;
 use crate::actions::{ActionKind, ActionQueue};
@@ -37,6 +37,16 @@ pub enum DeskRequest {
     Bootstrap,
     /// Reset the contract and the layout, then allocate again.
     Reset,
+}
+
+impl DeskRequest {
+    pub fn label(self) -> &'static str {
+        match self {
+            DeskRequest::PublishNow => "publish now",
+            DeskRequest::Bootstrap => "bootstrap",
+            DeskRequest::Reset => "reset",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -145,6 +155,10 @@ impl OracleDesk {
                 _ = cancel.cancelled() => return Ok(()),
                 Some(request) = requests.recv() => {
                     let summary = self.serve(request, &publisher).await;
+                    snapshot.last_request = Some(RequestOutcome {
+                        request: request.label(),
+                        outcome: summary.clone(),
+                    });
                     snapshot.last_cycle = Some(summary);
                     self.refresh(&mut snapshot, price_caster).await;
                 }

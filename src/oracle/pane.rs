@@ -19,6 +19,9 @@ pub struct OracleSnapshot {
     pub price_caster: Option<Address>,
     pub rows: Vec<SlotRow>,
     pub last_cycle: Option<CycleSummary>,
+    /// The outcome of the operator's last request, kept apart from `last_cycle` so the
+    /// next streamed update does not hide it.
+    pub last_request: Option<RequestOutcome>,
     /// By slot, oldest first.
     pub history: BTreeMap<u8, VecDeque<i64>>,
     /// Every cycle so far on this chain, from the store.
@@ -47,6 +50,13 @@ pub struct CycleSummary {
     pub due: Vec<String>,
     pub action: Option<i64>,
     pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOutcome {
+    /// What the operator asked, as the pane says it ("publish now", "bootstrap", "reset").
+    pub request: &'static str,
+    pub outcome: CycleSummary,
 }
 
 impl OracleSnapshot {

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Sparkline, Table};
 
 use super::table::window;
-use crate::oracle::pane::{OracleSnapshot, decimal};
+use crate::oracle::pane::{CycleSummary, OracleSnapshot, decimal};
 use crate::tui::format;
 use crate::tui::state::AppState;
 
@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let [table_area, chart_area, cycle_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(5),
-        Constraint::Length(2),
+        Constraint::Length(3),
     ])
     .areas(inner);
 
@@ -195,23 +195,7 @@ fn render_cycle(frame: &mut Frame, area: Rect, state: &AppState, snap: &OracleSn
             "no publishing cycle yet",
             Style::new().fg(t.muted),
         )),
-        Some(c) => {
-            let ago = format::age(state.now_ms, c.at_ms);
-            match (&c.error, c.due.is_empty(), c.action) {
-                (Some(error), _, _) => Line::from(Span::styled(
-                    format!("last cycle {ago} ago refused: {error}"),
-                    Style::new().fg(t.error),
-                )),
-                (None, true, _) => Line::from(format!("last cycle {ago} ago: nothing due")),
-                (None, false, action) => Line::from(format!(
-                    "last cycle {ago} ago: {}{}",
-                    c.due.join(", "),
-                    action
-                        .map(|id| format!(" → action #{id}"))
-                        .unwrap_or_default()
-                )),
-            }
-        }
+        Some(c) => outcome_line(state, "last cycle", c),
     };
     let s = &snap.stats;
     let mut lines = vec![line];
@@ -230,5 +214,31 @@ fn render_cycle(frame: &mut Frame, area: Rect, state: &AppState, snap: &OracleSn
             Style::new().fg(t.muted),
         )));
     }
+    if let Some(r) = &snap.last_request {
+        lines.push(outcome_line(
+            state,
+            &format!("request {}", r.request),
+            &r.outcome,
+        ));
+    }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// "<what> 3s ago: <due> → action #n", or the refusal in the error colour.
+fn outcome_line(state: &AppState, what: &str, c: &CycleSummary) -> Line<'static> {
+    let ago = format::age(state.now_ms, c.at_ms);
+    match (&c.error, c.due.is_empty(), c.action) {
+        (Some(error), _, _) => Line::from(Span::styled(
+            format!("{what} {ago} ago refused: {error}"),
+            Style::new().fg(state.theme.error),
+        )),
+        (None, true, _) => Line::from(format!("{what} {ago} ago: nothing due")),
+        (None, false, action) => Line::from(format!(
+            "{what} {ago} ago: {}{}",
+            c.due.join(", "),
+            action
+                .map(|id| format!(" → action #{id}"))
+                .unwrap_or_default()
+        )),
+    }
 }
