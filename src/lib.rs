@@ -4,6 +4,7 @@
 //! benchmarks drive the same code the operator runs.
 
 pub mod actions;
+pub mod anyhedge;
 pub mod app;
 pub mod chain;
 pub mod cli;

@@ -49,6 +49,10 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/006_oracle_cycles.sql"),
     // 7: the liquidator desk's margin index and its liquidations.
     include_str!("sql/007_margin.sql"),
+    // 8: the AnyHedge desk's oracles and price messages.
+    include_str!("sql/008_anyhedge_oracles.sql"),
+    // 9: the AnyHedge desk's offers and hedge positions.
+    include_str!("sql/009_anyhedge.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

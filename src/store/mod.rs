@@ -5,6 +5,8 @@
 //! without lock contention, and async code never blocks its executor on disk.
 
 mod actions;
+pub mod anyhedge;
+pub mod anyhedge_oracles;
 mod deployments;
 pub(crate) mod ingest;
 mod liquidations;

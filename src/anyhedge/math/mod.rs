@@ -1,0 +1,1 @@
+//! Contract parameters and payouts (AnyHedge v0.12 arithmetic).

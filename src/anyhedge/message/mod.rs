@@ -1,0 +1,1 @@
+//! Oracle price messages: the 16-byte format and its signatures.

@@ -1,0 +1,1 @@
+//! Oracle relays: fetching signed price messages.

@@ -1,0 +1,1 @@
+//! The AnyHedge desk's offers, hedge positions, funding, settlements and redemptions.

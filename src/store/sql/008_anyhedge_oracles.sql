@@ -1,0 +1,1 @@
+-- 8: the AnyHedge desk's oracles and their signed price messages.

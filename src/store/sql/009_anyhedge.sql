@@ -1,0 +1,1 @@
+-- 9: the AnyHedge desk's offers, hedge positions, funding, settlements and redemptions.
