@@ -23,6 +23,9 @@ pub struct Config {
     pub chains: BTreeMap<String, ChainConfig>,
     pub oracle: OracleConfig,
     pub liquidator: LiquidatorConfig,
+    pub anyhedge: AnyHedgeConfig,
+    /// The HTTP listener: the AnyHedge REST + WebSocket API.
+    pub api: ApiConfig,
     /// Policy per action kind, keyed by the kind's snake_case name.
     #[serde(deserialize_with = "deserialize_actions")]
     pub actions: BTreeMap<ActionKind, ActionPolicyConfig>,
@@ -78,6 +81,8 @@ impl Default for Config {
             chains: BTreeMap::from([(DEVNET_CHAIN.to_string(), ChainConfig::default())]),
             oracle: OracleConfig::default(),
             liquidator: LiquidatorConfig::default(),
+            anyhedge: AnyHedgeConfig::default(),
+            api: ApiConfig::default(),
             actions: ActionKind::ALL
                 .iter()
                 .map(|kind| (*kind, ActionPolicyConfig::default_for(*kind)))
@@ -457,6 +462,81 @@ impl Default for ActionPolicyConfig {
             mode: PolicyMode::Confirm,
             max_gas_cost_gwei: 0,
             min_profit_usd_cents: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnyHedgeConfig {
+    /// The `[chains.<name>]` the hedge contracts live on.
+    pub chain: String,
+    /// The HedgeFactory: an address, or the name it is recorded under in the store's
+    /// deployments (the devnet records `anyhedge.factory`).
+    pub factory: String,
+    /// The 8-decimal collateral token (sats): an address or a deployment name.
+    pub collateral: String,
+    /// The block the desk's event stream starts at (0: the factory's recorded deployment
+    /// block, or genesis).
+    pub start_block: u64,
+    /// Seconds an accepted offer waits for `settle_offer` before it returns to pending.
+    pub settlement_deadline_secs: u64,
+    /// Seconds between polls of each oracle's relay.
+    pub poll_interval_secs: u64,
+    /// Settle matured and liquidatable contracts on its own (server-settled). The
+    /// [actions.settle_contract] policy still decides whether a proposal waits for a key.
+    pub auto_settle: bool,
+    /// The most it pays per gas for a funding, settlement or redemption, in gwei.
+    pub max_fee_per_gas: u64,
+    /// The oracles whose signed price messages the desk ingests.
+    pub oracles: Vec<AnyHedgeOracleConfig>,
+}
+
+impl Default for AnyHedgeConfig {
+    fn default() -> Self {
+        Self {
+            chain: DEVNET_CHAIN.into(),
+            factory: "anyhedge.factory".into(),
+            collateral: "anyhedge.collateral".into(),
+            start_block: 0,
+            settlement_deadline_secs: 900,
+            poll_interval_secs: 20,
+            auto_settle: true,
+            max_fee_per_gas: 200,
+            oracles: Vec::new(),
+        }
+    }
+}
+
+/// One price oracle: its public key and the relay serving its signed messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnyHedgeOracleConfig {
+    /// The oracle's compressed secp256k1 public key (33 bytes as 66 hex digits).
+    pub pubkey: String,
+    /// A General Protocols-style relay (`<relay>/api/v1/oracleMessages`).
+    pub relay: String,
+    /// What it prices, e.g. "USD" for BCH/USD.
+    pub asset_name: String,
+    pub asset_currency: String,
+    /// Decimals of the oracle's integer price (2: cents).
+    pub asset_decimals: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiConfig {
+    /// Serve the API at all.
+    pub enabled: bool,
+    /// host:port to listen on. Keep it on loopback unless a proxy with TLS stands in front.
+    pub listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:8787".into(),
         }
     }
 }

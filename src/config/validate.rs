@@ -119,6 +119,10 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
     // [liquidator]
     check_liquidator(&mut out, c);
 
+    // [anyhedge], [api]
+    check_anyhedge(&mut out, c);
+    check_api(&mut out, c);
+
     // [actions.<kind>]
     for (kind, policy) in &c.actions {
         if policy.min_profit_usd_cents < 0 {
@@ -411,6 +415,84 @@ fn check_liquidator(out: &mut Problems, c: &Config) {
                 }
             }
         }
+    }
+}
+
+fn check_anyhedge(out: &mut Problems, c: &Config) {
+    let a = &c.anyhedge;
+    if !c.chains.contains_key(&a.chain) {
+        out.push(
+            ["anyhedge", "chain"],
+            format!(
+                "expected the name of a [chains.<name>] table ({}), got {:?}",
+                c.chains.keys().cloned().collect::<Vec<_>>().join(", "),
+                a.chain
+            ),
+        );
+    }
+    for (key, value) in [("factory", &a.factory), ("collateral", &a.collateral)] {
+        if let Err(why) = check_address_or_name(value) {
+            out.push(["anyhedge", key], why);
+        }
+    }
+    out.range(
+        ["anyhedge", "settlement_deadline_secs"],
+        a.settlement_deadline_secs,
+        1..=86_400,
+    );
+    out.range(
+        ["anyhedge", "poll_interval_secs"],
+        a.poll_interval_secs,
+        1..=3_600,
+    );
+    out.range(
+        ["anyhedge", "max_fee_per_gas"],
+        a.max_fee_per_gas,
+        1..=1_000_000,
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, oracle) in a.oracles.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["anyhedge", "oracles"]).index(i).child(key);
+        let pubkey = oracle.pubkey.trim().to_ascii_lowercase();
+        let digits = pubkey.strip_prefix("0x").unwrap_or(&pubkey);
+        let well_formed = digits.len() == 66
+            && digits.chars().all(|c| c.is_ascii_hexdigit())
+            && (digits.starts_with("02") || digits.starts_with("03"));
+        if !well_formed {
+            out.0.push(RawProblem::new(
+                at("pubkey"),
+                format!(
+                    "expected a compressed public key (66 hex digits starting 02 or 03), got {:?}",
+                    oracle.pubkey
+                ),
+            ));
+        } else if !seen.insert(digits.to_string()) {
+            out.0.push(RawProblem::new(
+                at("pubkey"),
+                format!("{:?} is listed twice", oracle.pubkey),
+            ));
+        }
+        if let Err(why) = check_url(&oracle.relay, &["http", "https"]) {
+            out.0.push(RawProblem::new(at("relay"), why));
+        }
+        if oracle.asset_decimals > 18 {
+            out.0.push(RawProblem::new(
+                at("asset_decimals"),
+                format!("expected 0 to 18, got {}", oracle.asset_decimals),
+            ));
+        }
+    }
+}
+
+fn check_api(out: &mut Problems, c: &Config) {
+    if c.api.listen.parse::<std::net::SocketAddr>().is_err() {
+        out.push(
+            ["api", "listen"],
+            format!(
+                "expected host:port with an IP address, e.g. \"127.0.0.1:8787\", got {:?}",
+                c.api.listen
+            ),
+        );
     }
 }
 
