@@ -13,6 +13,9 @@ use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
+use crate::anyhedge::desk::AnyHedgeDesk;
+use crate::anyhedge::pane::AnyHedgeSnapshot;
+use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::liquidator::desk::LiquidatorDesk;
 use crate::liquidator::pane::LiquidatorSnapshot;
 use crate::oracle::desk::{DeskRequest, OracleDesk};
@@ -55,6 +58,10 @@ pub struct Runtime {
     /// Operator requests to the liquidator desk (liquidate, auto, detail).
     pub liquidator_requests:
         tokio::sync::mpsc::UnboundedSender<crate::liquidator::requests::DeskRequest>,
+    /// The AnyHedge desk's pane snapshot.
+    pub anyhedge: watch::Receiver<Arc<AnyHedgeSnapshot>>,
+    /// Requests to the AnyHedge desk (fund, settle, redeem), from the tab and the API.
+    pub anyhedge_requests: tokio::sync::mpsc::UnboundedSender<AnyHedgeRequest>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -180,7 +187,20 @@ impl Runtime {
         let liquidator = desk.subscribe();
         let liquidator_requests = desk.requests();
         supervisor.spawn("liquidator", move |cancel| desk.clone().run(cancel));
-        tracing::info!(%account, workers = 4 + 2 * chains.len(), "runtime started");
+
+        // The AnyHedge desk, on the chain its config names.
+        let anyhedge_chain = chains
+            .iter()
+            .find(|c| c.name() == config.anyhedge.chain)
+            .cloned()
+            .ok_or_else(|| {
+                anyhow::anyhow!("anyhedge.chain: no [chains.{}]", config.anyhedge.chain)
+            })?;
+        let desk = AnyHedgeDesk::new(config.clone(), anyhedge_chain, store.clone(), queue.clone());
+        let anyhedge = desk.subscribe();
+        let anyhedge_requests = desk.requests();
+        supervisor.spawn("anyhedge", move |cancel| desk.clone().run(cancel));
+        tracing::info!(%account, workers = 5 + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -197,6 +217,8 @@ impl Runtime {
             oracle_requests,
             liquidator,
             liquidator_requests,
+            anyhedge,
+            anyhedge_requests,
             chain_status,
             supervisor,
         })
