@@ -6,6 +6,7 @@
 //! - `message`: the 16-byte oracle price message and its signatures (BCH Schnorr, ECDSA).
 //! - `relay`: a General Protocols-style oracle relay client and the per-oracle poller.
 
+pub mod chain;
 pub mod desk;
 pub mod math;
 pub mod message;

@@ -16,6 +16,47 @@ use alloy::primitives::Bytes;
 use serde::Deserialize;
 
 alloy::sol!(
+    /// The ERC-20 calls the AnyHedge contracts make on their collateral
+    /// (`contracts/HedgeFactory.sol`): `decimals`, `transfer`, `transferFrom`. An ABI-only
+    /// artifact.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    HedgeCollateral,
+    "contracts/out/HedgeCollateral.json"
+);
+
+alloy::sol!(
+    /// One AnyHedge v0.12 hedge ported to EVM (`contracts/HedgeFactory.sol`), created and
+    /// initialized by [`HedgeFactory`] (no constructor arguments). The short posts
+    /// `shortInputSats`, the long `longInputSats + DUST` (`fund(side)` by the party,
+    /// `fundFor(side, deadline, sig)` with its EIP-712 `Funding` permit, `cancelFunding`
+    /// before `Live`); `settle` from two consecutive signed oracle messages at maturity or
+    /// out of the price band; `mutualRedeem` with both parties' `MutualRedemption` permits
+    /// (0 refund, 1 early maturation, 2 split). The long also gets the remainder of
+    /// `payoutSats + DUST`. Readers: `params`, `state`, `payouts`, `fundingSats`, the
+    /// EIP-712 digests.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    // `mutualRedeem` takes seven arguments, its generated call builder as many plus `self`.
+    #[allow(clippy::too_many_arguments)]
+    HedgeContract,
+    "contracts/out/HedgeContract.json"
+);
+
+alloy::sol!(
+    /// The AnyHedge desk's hedge factory (`contracts/HedgeFactory.sol`): `predict(params)`,
+    /// the CREATE2 address (`salt = keccak256(abi.encode(params))`, init code
+    /// `HedgeContract`'s creation code, its hash in `hedgeInitCodeHash`); `create(params)`
+    /// validates the terms (custom errors naming the failed bound) and emits `HedgeCreated`;
+    /// `createAndFund` also funds both sides from the parties' permits in the same
+    /// transaction. No constructor arguments.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    HedgeFactory,
+    "contracts/out/HedgeFactory.json"
+);
+
+alloy::sol!(
     /// The liquidator desk's devnet Dex223 margin module (`contracts/MarginModule.sol`):
     /// orders, loans against collateral, positions holding several assets, and two-phase
     /// liquidation (`liquidate` freezes, the same caller confirms in a later block within an
@@ -81,6 +122,18 @@ pub struct Artifact {
 
 /// Every artifact in `contracts/out/`, sorted by name.
 pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "HedgeCollateral",
+        json: include_str!("../../contracts/out/HedgeCollateral.json"),
+    },
+    Artifact {
+        name: "HedgeContract",
+        json: include_str!("../../contracts/out/HedgeContract.json"),
+    },
+    Artifact {
+        name: "HedgeFactory",
+        json: include_str!("../../contracts/out/HedgeFactory.json"),
+    },
     Artifact {
         name: "IMarginToken",
         json: include_str!("../../contracts/out/IMarginToken.json"),

@@ -4,9 +4,11 @@
 //! use this same code, one anvil each.
 
 pub mod anvil;
+pub mod anyhedge;
 pub mod cli;
 pub mod control;
 pub mod deploy;
+pub mod gp_oracle;
 pub mod margin;
 pub mod pyth;
 pub mod scenario;

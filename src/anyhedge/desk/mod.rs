@@ -3,6 +3,8 @@
 //! fundings, validates them from the chain, settles matured and liquidatable contracts,
 //! completes mutual redemptions, follows its actions, and publishes the pane's snapshot.
 
+pub mod settlement;
+
 use std::sync::Arc;
 use std::time::Duration;
 
