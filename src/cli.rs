@@ -71,7 +71,7 @@ pub enum Command {
     Liquidator(DeskCommand),
     /// AnyHedge desk: hedge contracts funded, settled and redeemed
     #[command(subcommand)]
-    Anyhedge(DeskCommand),
+    Anyhedge(crate::anyhedge::cli::AnyhedgeCommand),
     /// Perp desk: DePerp vault risk hedged on a perp venue
     #[command(subcommand)]
     Perp(DeskCommand),

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod anyhedge;
+pub mod api;
 pub mod app;
 pub mod chain;
 pub mod cli;

@@ -76,7 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hedgedesk::oracle::cli::run(cmd, &ctx)
         }
         Command::Liquidator(cmd) => desk_command(Desk::Liquidator, cmd, &cli.global),
-        Command::Anyhedge(cmd) => desk_command(Desk::AnyHedge, cmd, &cli.global),
+        Command::Anyhedge(cmd) => hedgedesk::anyhedge::cli::run(cmd, &cli.global),
         Command::Perp(cmd) => desk_command(Desk::Perp, cmd, &cli.global),
         Command::Pool(cmd) => desk_command(Desk::Pool, cmd, &cli.global),
         Command::Devnet(cmd) => {

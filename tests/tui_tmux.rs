@@ -31,9 +31,10 @@ impl Tmux {
             socket: format!("hd-{}-{name}", std::process::id()),
             session: name.to_string(),
         };
-        // `exec` makes the pane's process hedgedesk itself, so its pid can be killed.
+        // `exec` makes the pane's process hedgedesk itself, so its pid can be killed. The API
+        // listens on a free port: these consoles run side by side.
         let cmd = format!(
-            "exec env -u HEDGEDESK_PASSPHRASE TERM=xterm-256color {} --config {} --data-dir {}",
+            "exec env -u HEDGEDESK_PASSPHRASE HEDGEDESK_API__LISTEN=127.0.0.1:0 TERM=xterm-256color {} --config {} --data-dir {}",
             bin(),
             desk.config.display(),
             desk.data.display()
@@ -131,7 +132,7 @@ fn unlock(t: &Tmux) {
     t.wait_for("Unlock keystore");
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 6/6");
+    t.wait_for("workers 8/8");
 }
 
 #[test]
@@ -273,7 +274,7 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
     t.keys(&["Enter"]);
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 6/6");
+    t.wait_for("workers 8/8");
     t.wait_for("No actions yet");
     t.keys(&["q"]);
     common::wait_until("the console to quit", Duration::from_secs(15), || {

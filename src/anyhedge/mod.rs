@@ -7,9 +7,12 @@
 //! - `relay`: a General Protocols-style oracle relay client and the per-oracle poller.
 
 pub mod chain;
+pub mod cli;
 pub mod desk;
 pub mod math;
 pub mod message;
+pub mod offers;
 pub mod pane;
 pub mod relay;
 pub mod requests;
+pub mod updates;

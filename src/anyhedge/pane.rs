@@ -61,7 +61,10 @@ pub struct OfferRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PositionState {
     /// Waiting for the parties' funding proposals (which sides have one).
-    AwaitingFunding { short: bool, long: bool },
+    AwaitingFunding {
+        short: bool,
+        long: bool,
+    },
     /// Both proposals in; the funding transaction is proposed or on its way.
     Funding,
     /// Funded on chain and unsettled.

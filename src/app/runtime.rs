@@ -9,13 +9,14 @@ use tokio::sync::watch;
 
 use super::supervisor::{Backoff, HealthMap, Supervisor};
 use crate::actions::{self, ActionKind, ActionQueue, Executors};
+use crate::anyhedge::desk::AnyHedgeDesk;
+use crate::anyhedge::pane::AnyHedgeSnapshot;
+use crate::anyhedge::requests::AnyHedgeRequest;
+use crate::anyhedge::updates::Updates;
 use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
-use crate::anyhedge::desk::AnyHedgeDesk;
-use crate::anyhedge::pane::AnyHedgeSnapshot;
-use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::liquidator::desk::LiquidatorDesk;
 use crate::liquidator::pane::LiquidatorSnapshot;
 use crate::oracle::desk::{DeskRequest, OracleDesk};
@@ -62,6 +63,8 @@ pub struct Runtime {
     pub anyhedge: watch::Receiver<Arc<AnyHedgeSnapshot>>,
     /// Requests to the AnyHedge desk (fund, settle, redeem), from the tab and the API.
     pub anyhedge_requests: tokio::sync::mpsc::UnboundedSender<AnyHedgeRequest>,
+    /// Where the API listens, once it does (`None` while disabled or not bound yet).
+    pub api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
     supervisor: Supervisor,
@@ -196,11 +199,51 @@ impl Runtime {
             .ok_or_else(|| {
                 anyhow::anyhow!("anyhedge.chain: no [chains.{}]", config.anyhedge.chain)
             })?;
-        let desk = AnyHedgeDesk::new(config.clone(), anyhedge_chain, store.clone(), queue.clone());
+        let updates = Updates::default();
+        let desk = AnyHedgeDesk::new(
+            config.clone(),
+            anyhedge_chain,
+            store.clone(),
+            queue.clone(),
+            updates.clone(),
+        );
         let anyhedge = desk.subscribe();
         let anyhedge_requests = desk.requests();
+        let anyhedge_chain_id = desk.chain.chain_id();
         supervisor.spawn("anyhedge", move |cancel| desk.clone().run(cancel));
-        tracing::info!(%account, workers = 5 + 2 * chains.len(), "runtime started");
+
+        // The API listener (AnyHedge REST + WebSocket).
+        let (api_addr_tx, api_addr) = watch::channel(None);
+        if config.api.enabled {
+            let a = &config.anyhedge;
+            let mut settings = crate::api::AnyHedgeApiSettings::new(anyhedge_chain_id);
+            settings.factory = a.factory.trim().parse().ok();
+            settings.collateral = a.collateral.trim().parse().ok();
+            settings.settlement_deadline_secs = a.settlement_deadline_secs;
+            let state = crate::api::ApiState::new(
+                store.clone(),
+                updates.clone(),
+                anyhedge_requests.clone(),
+                settings,
+            );
+            let listen = config.api.listen.clone();
+            let api_addr_tx = Arc::new(api_addr_tx);
+            supervisor.spawn("api", move |cancel| {
+                let (state, listen, api_addr_tx) =
+                    (state.clone(), listen.clone(), api_addr_tx.clone());
+                async move {
+                    let listener = tokio::net::TcpListener::bind(&listen)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("api.listen {listen}: {e}"))?;
+                    let addr = listener.local_addr()?;
+                    tracing::info!(%addr, "api listening");
+                    api_addr_tx.send_replace(Some(addr));
+                    crate::api::serve(listener, crate::api::router(state), cancel).await?;
+                    Ok(())
+                }
+            });
+        }
+        tracing::info!(%account, workers = 5 + usize::from(config.api.enabled) + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -219,6 +262,7 @@ impl Runtime {
             liquidator_requests,
             anyhedge,
             anyhedge_requests,
+            api_addr,
             chain_status,
             supervisor,
         })

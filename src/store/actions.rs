@@ -64,6 +64,12 @@ impl crate::store::Store {
             .await
     }
 
+    /// The action journaled under an idempotency key, if any.
+    pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
+        let key = key.to_string();
+        self.call(move |c| get_by_key(c, &key)).await
+    }
+
     /// Every action still in flight plus the `recent` newest finished ones.
     pub async fn live_actions(&self, recent: u32) -> Result<Vec<Action>, StoreError> {
         self.call(move |c| live(c, recent)).await

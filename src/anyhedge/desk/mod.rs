@@ -3,7 +3,10 @@
 //! fundings, validates them from the chain, settles matured and liquidatable contracts,
 //! completes mutual redemptions, follows its actions, and publishes the pane's snapshot.
 
+pub mod cycle;
+pub mod onchain;
 pub mod settlement;
+pub mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +18,14 @@ use tokio_util::sync::CancellationToken;
 use super::pane::{AnyHedgeSnapshot, JournalLine};
 use super::requests::AnyHedgeRequest;
 use crate::actions::ActionQueue;
+use crate::anyhedge::offers::lifecycle::{OfferBook, OfferSettings};
+use crate::anyhedge::relay::client::RelayClient;
+use crate::anyhedge::relay::poller::{PollError, PollReport, run_poller};
+use crate::anyhedge::updates::Updates;
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::store::Store;
+use crate::store::anyhedge_oracles::OracleSpec;
 
 /// The names the devnet records the factory and the collateral token under.
 pub const FACTORY: &str = "anyhedge.factory";
@@ -26,6 +34,8 @@ pub const COLLATERAL: &str = "anyhedge.collateral";
 const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(3);
 /// A cycle at least this often (deadlines and maturities pass without any event).
 const TICK: Duration = Duration::from_secs(1);
+/// A relay poll's outcome, by oracle public key.
+type PollOutcome = (String, Result<PollReport, PollError>);
 /// Journal lines the pane keeps.
 const JOURNAL: usize = 50;
 
@@ -35,7 +45,11 @@ pub struct AnyHedgeDesk {
     pub chain: Chain,
     pub store: Store,
     pub queue: ActionQueue,
+    /// Per-wallet updates (the API's WebSocket).
+    pub updates: Updates,
     pane: Arc<watch::Sender<Arc<AnyHedgeSnapshot>>>,
+    /// The last poll of each oracle, as the pane says it.
+    polls: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<AnyHedgeRequest>>>,
     requests_tx: mpsc::UnboundedSender<AnyHedgeRequest>,
 }
@@ -50,7 +64,13 @@ pub struct Contracts {
 }
 
 impl AnyHedgeDesk {
-    pub fn new(config: Arc<Config>, chain: Chain, store: Store, queue: ActionQueue) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        chain: Chain,
+        store: Store,
+        queue: ActionQueue,
+        updates: Updates,
+    ) -> Self {
         let empty = AnyHedgeSnapshot {
             chain: chain.name().to_string(),
             ..AnyHedgeSnapshot::default()
@@ -61,7 +81,9 @@ impl AnyHedgeDesk {
             chain,
             store,
             queue,
+            updates,
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            polls: Arc::default(),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
         }
@@ -106,7 +128,10 @@ impl AnyHedgeDesk {
             .map(|d| (d.address, d.block_number)))
     }
 
-    async fn find_contracts(&self, cancel: &CancellationToken) -> anyhow::Result<Option<Contracts>> {
+    async fn find_contracts(
+        &self,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Option<Contracts>> {
         let a = &self.config.anyhedge;
         loop {
             let factory = self.resolve(&a.factory).await?;
@@ -133,6 +158,89 @@ impl AnyHedgeDesk {
         }
     }
 
+    /// The offers as the desk and the API handle them, once the contracts are known.
+    pub fn offer_settings(&self, contracts: Option<&Contracts>) -> OfferSettings {
+        let mut settings = OfferSettings::new(
+            self.chain.chain_id(),
+            contracts.map(|c| c.factory),
+            contracts.map(|c| c.collateral),
+        );
+        settings.settlement_deadline_secs = self.config.anyhedge.settlement_deadline_secs;
+        settings
+    }
+
+    /// Records the configured oracles and starts one relay poller each; their reports come
+    /// back on `reports`.
+    async fn start_pollers(
+        &self,
+        cancel: &CancellationToken,
+        reports: &mpsc::UnboundedSender<PollOutcome>,
+    ) -> anyhow::Result<()> {
+        for oracle in &self.config.anyhedge.oracles {
+            let pubkey = oracle
+                .pubkey
+                .trim()
+                .trim_start_matches("0x")
+                .to_ascii_lowercase();
+            self.store
+                .anyhedge_upsert_oracle(OracleSpec {
+                    pubkey: pubkey.clone(),
+                    relay_url: oracle.relay.clone(),
+                    asset_name: oracle.asset_name.clone(),
+                    asset_currency: oracle.asset_currency.clone(),
+                    asset_decimals: oracle.asset_decimals,
+                    active: true,
+                })
+                .await?;
+            let client = RelayClient::new(&oracle.relay, Duration::from_secs(15))?;
+            let reports = reports.clone();
+            let key = pubkey.clone();
+            tokio::spawn(run_poller(
+                self.store.clone(),
+                client,
+                pubkey,
+                Duration::from_secs(self.config.anyhedge.poll_interval_secs),
+                cancel.child_token(),
+                move |outcome| {
+                    let _ = reports.send((key.clone(), outcome));
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn poll_reported(&self, pubkey: &str, outcome: Result<PollReport, PollError>) {
+        let short = &pubkey[..pubkey.len().min(10)];
+        let line = match outcome {
+            Ok(report) => {
+                for rejected in &report.rejected {
+                    self.journal(format!(
+                        "oracle {short}…: relay served a message that does not verify: {}",
+                        rejected.reason
+                    ));
+                }
+                format!(
+                    "{} new, {} known{}",
+                    report.new.len(),
+                    report.duplicates.len(),
+                    if report.rejected.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} rejected", report.rejected.len())
+                    }
+                )
+            }
+            Err(e) => {
+                self.journal(format!("oracle {short}…: relay poll failed: {e}"));
+                format!("failed: {e}")
+            }
+        };
+        self.polls
+            .lock()
+            .expect("the polls map is never poisoned")
+            .insert(pubkey.to_string(), line);
+    }
+
     /// Runs until `cancel`.
     pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let Some(contracts) = self.find_contracts(&cancel).await? else {
@@ -142,7 +250,19 @@ impl AnyHedgeDesk {
             s.factory = Some(contracts.factory);
             s.note = None;
         });
+        let offers = OfferBook::new(
+            self.store.clone(),
+            self.updates.clone(),
+            self.offer_settings(Some(&contracts)),
+        );
+        let pollers = cancel.child_token();
+        let _stop_pollers = pollers.clone().drop_guard();
+        let (reports_tx, mut reports) = mpsc::unbounded_channel();
+        self.start_pollers(&pollers, &reports_tx).await?;
+
+        let mut memory = cycle::Memory::default();
         let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let requests = self.requests.clone();
         let mut requests = requests.lock().await;
         loop {
@@ -150,14 +270,36 @@ impl AnyHedgeDesk {
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
                 Some(request) = requests.recv() => asked.push(request),
+                Some((pubkey, outcome)) = reports.recv() => self.poll_reported(&pubkey, outcome),
                 _ = tick.tick() => {}
             }
             while let Ok(request) = requests.try_recv() {
                 asked.push(request);
             }
-            tracing::debug!(?asked, "anyhedge cycle");
-            let now = chrono::Utc::now().timestamp_millis();
-            self.publish(|s| s.last_cycle_ms = Some(now));
+            while let Ok((pubkey, outcome)) = reports.try_recv() {
+                self.poll_reported(&pubkey, outcome);
+            }
+            let now = chrono::Utc::now();
+            if let Err(e) = self
+                .cycle(&contracts, &offers, &asked, &mut memory, now.timestamp())
+                .await
+            {
+                self.journal(format!("cycle failed: {e:#}"));
+            }
+            match snapshot::build(&self.store, &self.queue).await {
+                Ok(mut built) => self.publish(|s| {
+                    let polls = self.polls.lock().expect("the polls map is never poisoned");
+                    for oracle in &mut built.oracles {
+                        oracle.last_poll = polls.get(&oracle.pubkey).cloned();
+                    }
+                    s.offers = built.offers;
+                    s.positions = built.positions;
+                    s.settlements = built.settlements;
+                    s.oracles = built.oracles;
+                    s.last_cycle_ms = Some(now.timestamp_millis());
+                }),
+                Err(e) => tracing::warn!(error = %e, "anyhedge: pane not refreshed"),
+            }
         }
     }
 }
