@@ -20,6 +20,24 @@ pub enum AnyhedgeCommand {
     /// both sides' leverage and, given --settle-price, the payouts at that price; prints JSON.
     /// Needs no config. A bad input prints `error: <field>: <reason>` and exits 2
     Quote(QuoteArgs),
+    /// Check an oracle price message's signature: BCH Schnorr (64-byte signature, General
+    /// Protocols oracles) or ECDSA over sha256 (65 bytes, what the EVM contract checks);
+    /// prints JSON with the decoded message. Exits 1 when the signature does not verify and
+    /// 2 (with `error: <field>: <reason>`) when an input is malformed. Needs no config
+    VerifyMessage(VerifyMessageArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyMessageArgs {
+    /// The oracle's compressed public key (33 bytes, hex)
+    #[arg(long, value_name = "HEX")]
+    pub pubkey: String,
+    /// The 16-byte price message (hex)
+    #[arg(long, value_name = "HEX")]
+    pub message: String,
+    /// The oracle's signature (hex): 64 bytes BCH Schnorr or 65 bytes ECDSA r‖s‖v
+    #[arg(long, value_name = "HEX")]
+    pub signature: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -53,6 +71,27 @@ pub fn run(cmd: AnyhedgeCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
             crate::actions::cli::list(&args, Some(Desk::AnyHedge), &ctx.open_store()?)
         }
         AnyhedgeCommand::Quote(args) => quote(&args),
+        AnyhedgeCommand::VerifyMessage(args) => verify_message(&args),
+    }
+}
+
+fn verify_message(args: &VerifyMessageArgs) -> anyhow::Result<ExitCode> {
+    match super::message::verify::verify_message_json(&args.pubkey, &args.message, &args.signature)
+    {
+        Ok(value) => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+            Ok(if value["valid"] == true {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

@@ -3,8 +3,11 @@
 //! each WebSocket client subscribes and keeps only its own wallet's updates.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
+
+use crate::anyhedge::chain::Side;
+use crate::store::anyhedge::{Position, side_name};
 
 /// One update for one wallet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,6 +94,30 @@ impl Updates {
         }
     }
 
+    /// Tells both parties of a hedge position about a change: `meta` gains the contract's
+    /// `address` and, per recipient, the `position` (side) it holds.
+    pub fn publish_to_parties(
+        &self,
+        position: &Position,
+        resource: &str,
+        action: &str,
+        meta: Value,
+    ) {
+        for side in [Side::Short, Side::Long] {
+            let mut meta = meta.clone();
+            if let Some(m) = meta.as_object_mut() {
+                m.insert("address".into(), json!(position.address.to_string()));
+                m.insert("position".into(), json!(side_name(side)));
+            }
+            self.publish_to(
+                [position.wallet_hash(side).to_string()],
+                resource,
+                action,
+                meta,
+            );
+        }
+    }
+
     /// Every update, for every wallet.
     pub fn subscribe_all(&self) -> broadcast::Receiver<WalletUpdate> {
         self.tx.subscribe()
@@ -148,7 +175,6 @@ impl WalletUpdates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[tokio::test]
     async fn each_subscriber_gets_only_its_wallet() {

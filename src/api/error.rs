@@ -111,10 +111,9 @@ impl From<OfferError> for ApiError {
             | OfferError::NoCollateral
             | OfferError::NoPrice(_)
             | OfferError::StalePrice { .. } => ApiError::unavailable(e.to_string()),
-            OfferError::UnknownOracle(_) | OfferError::BadOracleKey { .. } => {
+            OfferError::BadOracleKey { .. } | OfferError::Terms(_) | OfferError::Contract(_) => {
                 ApiError::conflict(e.to_string())
             }
-            OfferError::Terms(_) | OfferError::Contract(_) => ApiError::conflict(e.to_string()),
             OfferError::Store(s) => s.into(),
         }
     }

@@ -69,8 +69,6 @@ pub enum OfferError {
     NoFactory,
     #[error("the collateral token is not known yet (not deployed or not configured)")]
     NoCollateral,
-    #[error("oracle {0} is not known")]
-    UnknownOracle(String),
     #[error("oracle {pubkey}: {reason}")]
     BadOracleKey { pubkey: String, reason: String },
     #[error("no price message of oracle {0} is stored yet")]
@@ -120,10 +118,14 @@ pub fn check_funding_proposal(
     proposal: &SignedFundingProposal,
     now: i64,
 ) -> Result<FundingProposal, OfferError> {
-    if i64::try_from(proposal.deadline).map_or(true, |d| d <= now) {
+    let deadline = i64::try_from(proposal.deadline).map_err(|_| OfferError::Funding {
+        field: "deadline",
+        reason: format!("{} is too large", proposal.deadline),
+    })?;
+    if deadline <= now {
         return Err(OfferError::Funding {
             field: "deadline",
-            reason: format!("{} is not in the future (now {now})", proposal.deadline),
+            reason: format!("{deadline} is not in the future (now {now})"),
         });
     }
     let permit =
@@ -525,23 +527,37 @@ impl OfferBook {
         Ok(cancelled)
     }
 
-    /// Accepted offers past their settlement deadline at `now` go back to pending; both
-    /// wallets are told (`expired`). Returns the offers swept.
+    /// Accepted offers past their settlement deadline at `now` go back to pending; see
+    /// [`sweep_expired_deadlines`].
     pub async fn sweep_expired_deadlines(&self, now: i64) -> Result<Vec<SweptOffer>, StoreError> {
-        let swept = self.store.anyhedge_sweep_expired_deadlines(now).await?;
-        for s in &swept {
-            self.publish(
-                &s.offer,
-                Some(&s.counter_party.wallet_hash),
-                "expired",
-                json!({
-                    "contract_address": s.counter_party.contract_address.to_string(),
-                    "settlement_deadline": s.counter_party.settlement_deadline,
-                }),
-            );
-        }
-        Ok(swept)
+        sweep_expired_deadlines(&self.store, &self.updates, now).await
     }
+}
+
+/// Accepted offers whose settlement deadline is at or before `now` go back to pending, their
+/// counterparty cleared; both wallets are told (`expired`). Returns the offers swept. The
+/// desk runs it on a schedule (it needs no chain settings).
+pub async fn sweep_expired_deadlines(
+    store: &Store,
+    updates: &Updates,
+    now: i64,
+) -> Result<Vec<SweptOffer>, StoreError> {
+    let swept = store.anyhedge_sweep_expired_deadlines(now).await?;
+    for s in &swept {
+        let mut meta = json!({"id": s.offer.id, "position": side_name(s.offer.position)});
+        meta["contract_address"] = json!(s.counter_party.contract_address.to_string());
+        meta["settlement_deadline"] = json!(s.counter_party.settlement_deadline);
+        updates.publish_to(
+            [
+                s.offer.wallet_hash.clone(),
+                s.counter_party.wallet_hash.clone(),
+            ],
+            OFFER_RESOURCE,
+            "expired",
+            meta,
+        );
+    }
+    Ok(swept)
 }
 
 #[cfg(test)]

@@ -43,18 +43,9 @@ use crate::store::anyhedge::{
 pub const POSITION_RESOURCE: &str = "hedge_position";
 pub const REDEMPTION_RESOURCE: &str = "mutual_redemption";
 
-/// Tells both parties of `p` about a change; each message says which side the recipient is.
-pub fn publish(state: &ApiState, p: &Position, resource: &str, action: &str, meta: Value) {
-    for side in [Side::Short, Side::Long] {
-        let mut meta = meta.clone();
-        if let Some(m) = meta.as_object_mut() {
-            m.insert("address".into(), json!(p.address.to_string()));
-            m.insert("position".into(), json!(side_name(side)));
-        }
-        state
-            .updates
-            .publish_to([p.wallet_hash(side).to_string()], resource, action, meta);
-    }
+/// Tells both parties of `p` about a change.
+fn publish(state: &ApiState, p: &Position, resource: &str, action: &str, meta: Value) {
+    state.updates.publish_to_parties(p, resource, action, meta);
 }
 
 fn lookup_address(address: &str) -> Result<Address, ApiError> {
@@ -632,13 +623,14 @@ pub async fn mutual_redemption(
     check_amount("long_satoshis", body.long_satoshis, 0)?;
     let price = body.settlement_price.unwrap_or(0);
     let now = now_secs();
-    if i64::try_from(body.deadline).map_or(true, |d| d <= now) {
+    let deadline = i64::try_from(body.deadline)
+        .map_err(|_| ApiError::field("deadline", format!("{} is too large", body.deadline)))?;
+    if deadline <= now {
         return Err(ApiError::field(
             "deadline",
-            format!("{} is not in the future (now {now})", body.deadline),
+            format!("{deadline} is not in the future (now {now})"),
         ));
     }
-    check_amount("deadline", body.deadline, 1)?;
     check_redemption_amounts(&p, kind, body.short_satoshis, body.long_satoshis, price)?;
     let permit = RedemptionPermit {
         hedge: p.address,
