@@ -1115,3 +1115,701 @@ fn every_theme_renders() {
         );
     }
 }
+
+// ---- AnyHedge tab ----
+
+const FACTORY: &str = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707";
+const BCH_ORACLE: &str = "02d09db08af1ff4e8453919cc866a4be427d7bfe18f2c05e5444c196fcf6fd2818";
+const BTC_ORACLE: &str = "03a1f5c2e6b0d4987c3e21f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9";
+
+/// An address as the tab shortens it.
+fn short(address: &str) -> String {
+    hedgedesk::tui::format::short_address(&addr(address).to_checksum(None))
+}
+
+fn draw_sized(state: &AppState, width: u16, height: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
+    term.draw(|f| view::render(f, state)).unwrap();
+    term.backend().to_string()
+}
+
+/// A 64-hex wallet hash that starts with `tag`.
+fn wallet(tag: &str) -> String {
+    format!("{tag}{}", "7c4e9a1f03b5d82e".repeat(4))[..64].to_string()
+}
+
+/// The parameters of a simple hedge of `cents` US cents from `start` (2 decimals), with the
+/// reference math.
+fn hedge(
+    cents: f64,
+    start: u32,
+    (low, high): (f64, f64),
+) -> hedgedesk::anyhedge::math::ContractParameters {
+    hedgedesk::anyhedge::math::create(&hedgedesk::anyhedge::math::ContractTerms {
+        nominal_units: cents,
+        start_price: start,
+        low_mult: low,
+        high_mult: high,
+        leveraged: false,
+    })
+    .unwrap()
+}
+
+/// A contract of [`hedge`]'s, the oracle's last price `last` seen 12 s ago, started
+/// `started_h` hours ago for `days` days.
+#[allow(clippy::too_many_arguments)]
+fn contract(
+    address: &str,
+    cents: f64,
+    start: u32,
+    mults: (f64, f64),
+    last: Option<u32>,
+    started_h: i64,
+    days: i64,
+    state: hedgedesk::anyhedge::pane::PositionState,
+) -> hedgedesk::anyhedge::pane::PositionRow {
+    let p = hedge(cents, start, mults);
+    let start_ms = NOW - started_h * 3_600_000;
+    hedgedesk::anyhedge::pane::PositionRow {
+        address: addr(address),
+        short_wallet: wallet("a1"),
+        long_wallet: wallet("b2"),
+        oracle_pubkey: BCH_ORACLE.into(),
+        price_decimals: 2,
+        start_ms,
+        maturity_ms: start_ms + days * 86_400_000,
+        start_price: p.start_price,
+        low_price: p.low_price,
+        high_price: p.high_price,
+        last_price: last.map(|l| (l, NOW - 12_000)),
+        payout_sats: p.payout_sats,
+        short_input_sats: p.short_input_sats,
+        long_input_sats: p.long_input_sats,
+        projected: last.map(|l| {
+            let payout = p.settle(l);
+            (payout.short_sats, payout.long_sats)
+        }),
+        state,
+        redemption: None,
+        action: None,
+    }
+}
+
+/// (cents, start, multipliers) of the settled contracts.
+const MATURATION: (f64, u32, (f64, f64)) = (8_247.0, 40_500, (0.75, 5.0));
+const LIQUIDATED: (f64, u32, (f64, f64)) = (4_123.0, 47_120, (0.9, 1.25));
+const REDEEMED: (f64, u32, (f64, f64)) = (2_061.0, 41_020, (0.5, 10.0));
+
+const C_AWAITING: &str = "0x1aE0EA34a72D944a8C7603FfB3eC30a6669E454C";
+const C_FUNDING: &str = "0x2bD5f1Ac2Fe3C71eb6Ef6F4d5c96f1EbB6Fa9E8b";
+const C_REDEEMING: &str = "0x3c8A71f3D0b1e2C4d5E6f7A8b9C0d1E2f3A4b5C6";
+const C_NEAR_LOW: &str = "0x4D2e9B8c7A6f5E4d3C2b1A0f9E8d7C6b5A4f3E2d";
+const C_MATURED: &str = "0x5e1F0a9B8c7D6e5F4a3B2c1D0e9F8a7B6c5D4e3F";
+const C_SETTLING: &str = "0x6F0a1B2c3D4e5F6a7B8c9D0e1F2a3B4c5D6e7F8a";
+const C_MATURATION: &str = "0x7a9B8c7D6e5F4a3B2c1D0e9F8a7B6c5D4e3F2a1B";
+const C_LIQUIDATED: &str = "0x8b8C7d6E5f4A3b2C1d0E9f8A7b6C5d4E3f2A1b0C";
+const C_REDEEMED: &str = "0x9c7D6e5F4a3B2c1D0e9F8a7B6c5D4e3F2a1B0c9D";
+
+/// Offers in each status, a contract in every state (one with a half-signed redemption,
+/// one whose last price is near low), settlements of each kind, two oracles (one whose
+/// relay fails) and the desk's journal.
+fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
+    use hedgedesk::anyhedge::pane::{
+        AnyHedgeSnapshot, JournalLine, OfferRow, OracleRow, PositionState, RedemptionRow,
+        SettlementRow, Side,
+    };
+    let offer =
+        |id: i64, status: &str, side, sats, days_h: (u64, u64), mults: (f64, f64), ago_s: i64| {
+            OfferRow {
+                id,
+                status: status.into(),
+                side,
+                wallet_hash: wallet(&format!("{id:02}")),
+                satoshis: sats,
+                duration_secs: days_h.0 * 86_400 + days_h.1 * 3_600,
+                low_mult: mults.0,
+                high_mult: mults.1,
+                oracle_pubkey: BCH_ORACLE.into(),
+                settlement_deadline_ms: None,
+                created_at_ms: NOW - ago_s * 1000,
+            }
+        };
+    let mut offers = vec![
+        offer(
+            15,
+            "pending",
+            Side::Short,
+            150_000_000,
+            (30, 0),
+            (0.75, 5.0),
+            190,
+        ),
+        offer(
+            14,
+            "accepted",
+            Side::Long,
+            25_000_000,
+            (7, 0),
+            (0.5, 10.0),
+            260,
+        ),
+        offer(
+            13,
+            "pending",
+            Side::Long,
+            1_234_567_890,
+            (1, 12),
+            (0.8, 2.0),
+            3_700,
+        ),
+        offer(
+            12,
+            "settled",
+            Side::Short,
+            200_000_000,
+            (1, 0),
+            (0.9, 1.5),
+            2 * 86_400,
+        ),
+        offer(
+            11,
+            "cancelled",
+            Side::Long,
+            10_000_000,
+            (0, 6),
+            (0.75, 5.0),
+            3 * 86_400,
+        ),
+    ];
+    offers[1].settlement_deadline_ms = Some(NOW + 11 * 60_000 + 40_000);
+
+    let bch = 41_235;
+    let mut awaiting = contract(
+        C_AWAITING,
+        61_852.0,
+        bch,
+        (0.75, 5.0),
+        Some(41_180),
+        0,
+        30,
+        PositionState::AwaitingFunding {
+            short: true,
+            long: false,
+        },
+    );
+    awaiting.short_wallet = wallet("15");
+    let mut funding = contract(
+        C_FUNDING,
+        10_309.0,
+        41_236,
+        (0.5, 10.0),
+        Some(41_180),
+        0,
+        7,
+        PositionState::Funding,
+    );
+    funding.action = Some((16, "failed".into()));
+    let mut redeeming = contract(
+        C_REDEEMING,
+        20_060.0,
+        40_120,
+        (0.8, 2.0),
+        Some(bch - 55),
+        50,
+        14,
+        PositionState::Live,
+    );
+    redeeming.redemption = Some(RedemptionRow {
+        kind: "refund".into(),
+        short_sats: redeeming.short_input_sats,
+        long_sats: redeeming.long_input_sats,
+        short_signed: true,
+        long_signed: false,
+    });
+    redeeming.action = Some((18, "confirmed".into()));
+    let mut near_low = contract(
+        C_NEAR_LOW,
+        247_410.0,
+        52_880,
+        (0.75, 4.0),
+        Some(41_180),
+        96,
+        30,
+        PositionState::Live,
+    );
+    near_low.action = Some((20, "confirmed".into()));
+    let mut matured = contract(
+        C_MATURED,
+        4_123.0,
+        40_990,
+        (0.9, 1.5),
+        Some(41_180),
+        24,
+        1,
+        PositionState::Live,
+    );
+    matured.maturity_ms = NOW - 95_000;
+    let mut settling = contract(
+        C_SETTLING,
+        8_247.0,
+        43_900,
+        (0.9, 1.2),
+        Some(41_180),
+        30,
+        2,
+        PositionState::Settling,
+    );
+    settling.maturity_ms = NOW - 300_000;
+    settling.action = Some((22, "sent".into()));
+    let settled = |address, cents, start, mults, started_h, days, action| {
+        let mut c = contract(
+            address,
+            cents,
+            start,
+            mults,
+            Some(41_180),
+            started_h,
+            days,
+            PositionState::Settled,
+        );
+        c.action = Some((action, "confirmed".into()));
+        c
+    };
+    let positions = vec![
+        awaiting,
+        funding,
+        redeeming,
+        near_low,
+        matured,
+        settling,
+        settled(
+            C_MATURATION,
+            MATURATION.0,
+            MATURATION.1,
+            MATURATION.2,
+            26,
+            1,
+            17,
+        ),
+        settled(
+            C_LIQUIDATED,
+            LIQUIDATED.0,
+            LIQUIDATED.1,
+            LIQUIDATED.2,
+            48,
+            7,
+            15,
+        ),
+        settled(C_REDEEMED, REDEEMED.0, REDEEMED.1, REDEEMED.2, 80, 30, 12),
+    ];
+    let paid = |terms: (f64, u32, (f64, f64)), price: u32| {
+        let payout = hedge(terms.0, terms.1, terms.2).settle(price);
+        (payout.short_sats, payout.long_sats)
+    };
+    let ((maturation_short, maturation_long), (liquidation_short, liquidation_long)) =
+        (paid(MATURATION, 41_102), paid(LIQUIDATED, 42_408));
+    let refund = hedge(REDEEMED.0, REDEEMED.1, REDEEMED.2);
+    let settlements = vec![
+        SettlementRow {
+            address: addr(C_MATURATION),
+            kind: "maturation".into(),
+            price: Some(41_102),
+            short_sats: maturation_short,
+            long_sats: maturation_long,
+            tx_hash: Some(
+                "0x4f1c9e0b7a2d6c83e5f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6".into(),
+            ),
+            at_ms: NOW - 2 * 3_600_000,
+        },
+        SettlementRow {
+            address: addr(C_LIQUIDATED),
+            kind: "liquidation".into(),
+            price: Some(42_408),
+            short_sats: liquidation_short,
+            long_sats: liquidation_long,
+            tx_hash: Some(
+                "0x9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9".into(),
+            ),
+            at_ms: NOW - 26 * 3_600_000,
+        },
+        SettlementRow {
+            address: addr(C_REDEEMED),
+            kind: "mutual_redemption".into(),
+            price: None,
+            short_sats: refund.short_input_sats,
+            long_sats: refund.long_input_sats,
+            tx_hash: Some(
+                "0x1d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100ffee".into(),
+            ),
+            at_ms: NOW - 3 * 86_400_000,
+        },
+    ];
+    AnyHedgeSnapshot {
+        chain: "devnet".into(),
+        factory: Some(addr(FACTORY)),
+        api: Some("127.0.0.1:8787".into()),
+        offers,
+        positions,
+        settlements,
+        oracles: vec![
+            OracleRow {
+                pubkey: BCH_ORACLE.into(),
+                asset_name: "BCH/USD".into(),
+                price_decimals: 2,
+                last_price: Some((41_180, NOW - 12_000)),
+                messages: 18_240,
+                last_poll: Some("2 new, 18 known".into()),
+            },
+            OracleRow {
+                pubkey: BTC_ORACLE.into(),
+                asset_name: "BTC/USD".into(),
+                price_decimals: 2,
+                last_price: Some((6_140_993, NOW - 340_000)),
+                messages: 911,
+                last_poll: Some("failed: relay answered 503 Service Unavailable".into()),
+            },
+        ],
+        journal: vec![
+            JournalLine {
+                at_ms: NOW - 20_000,
+                message:
+                    "oracle 03a1f5c2e6…: relay poll failed: relay answered 503 Service Unavailable"
+                        .into(),
+            },
+            JournalLine {
+                at_ms: NOW - 95_000,
+                message: format!(
+                    "funding {C_FUNDING} failed (action #16): execution reverted: permit expired; `f` or complete_funding tries again"
+                ),
+            },
+            JournalLine {
+                at_ms: NOW - 180_000,
+                message: format!("mutual redemption of {C_REDEEMING} needs both signatures"),
+            },
+        ],
+        note: None,
+        last_cycle_ms: Some(NOW - 1_000),
+    }
+}
+
+fn anyhedge_state() -> AppState {
+    let mut s = unlocked_state();
+    s.set_anyhedge(Arc::new(anyhedge_snapshot()));
+    press(&mut s, KeyCode::Char('3'));
+    s
+}
+
+/// Moves the contract selection to `address`.
+fn select_contract(s: &mut AppState, address: &str) {
+    press(s, KeyCode::Char('g'));
+    while s.selected_contract().unwrap().address != addr(address) {
+        press(s, KeyCode::Down);
+    }
+}
+
+#[test]
+fn the_anyhedge_pane_shows_offers_contracts_and_settlements() {
+    let mut s = anyhedge_state();
+    let screen = draw_sized(&s, 120, 40);
+    for needle in [
+        "AnyHedge · HedgeFactory 0x5FC8…5707 on devnet",
+        "API on 127.0.0.1:8787 · auto settle ON · last cycle 1s ago",
+        "Offers (5) · 2 pending · 1 accepted",
+        "1.50000000 BCH",
+        "12.34567890 BCH",
+        "1d 12h",
+        "×0.75 / ×5",
+        "11m 40s",
+        "Hedge contracts (9) · 2 funding · 3 live · 1 settling",
+        "awaiting long",
+        "refund S✓ L✗",
+        "#16 failed",
+        "#22 sent",
+        "matured",
+        "Settlements (3)",
+        "mutual_redemption",
+        "424.08",
+        "BCH/USD",
+        "411.80 12s ago · 18,240 messages · last poll 2 new, 18 known",
+        "last poll failed: relay answered 503 Service Unavailable",
+        "needs both signatures",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_pane", screen);
+    // At 30 lines the tables shrink to what fits, the selection still on screen.
+    select_contract(&mut s, C_REDEEMED);
+    let small = draw(&s);
+    assert!(small.contains(&short(C_REDEEMED)), "{small}");
+    insta::assert_snapshot!("anyhedge_pane_30_lines", small);
+
+    // The selection stays on its contract when the next snapshot re-orders the rows.
+    select_contract(&mut s, C_NEAR_LOW);
+    let mut next = anyhedge_snapshot();
+    next.positions.reverse();
+    s.set_anyhedge(Arc::new(next));
+    assert_eq!(s.selected_contract().unwrap().address, addr(C_NEAR_LOW));
+
+    // Left/right moves the selection keys between the tables.
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.selected_offer().unwrap().id, 14);
+    assert_eq!(s.selected_contract().unwrap().address, addr(C_NEAR_LOW));
+    press(&mut s, KeyCode::Left);
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.selected_offer().unwrap().id, 14);
+    assert_ne!(s.selected_contract().unwrap().address, addr(C_NEAR_LOW));
+}
+
+#[test]
+fn the_anyhedge_detail_overlay() {
+    use hedgedesk::tui::state::{AnyHedgeItem, Overlay};
+    let mut s = anyhedge_state();
+    select_contract(&mut s, C_REDEEMING);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert_eq!(
+        s.overlay,
+        Some(Overlay::AnyHedgeDetail(AnyHedgeItem::Contract(addr(
+            C_REDEEMING
+        ))))
+    );
+    let screen = draw_sized(&s, 120, 40);
+    for needle in [
+        &format!("Contract {} · live", short(C_REDEEMING)),
+        C_REDEEMING,
+        "#18 confirmed",
+        &wallet("a1"),
+        BCH_ORACLE,
+        "BCH/USD",
+        "2026-11-19 07:30 UTC at 401.20",
+        "(in 11d 22h)",
+        "low 320.96",
+        "802.40 high",
+        "411.80",
+        "of the way from start to high",
+        "short gets",
+        &format!(
+            "refund: short gets {} BCH",
+            hedgedesk::anyhedge::pane::bch(hedge(20_060.0, 40_120, (0.8, 2.0)).short_input_sats)
+        ),
+        "short signed",
+        "long not signed yet",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_contract_detail", screen);
+    // Other keys leave it open; esc closes it.
+    assert!(press(&mut s, KeyCode::Char('f')).is_none());
+    assert!(s.overlay.is_some());
+    press(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none());
+
+    // On the offers, Enter shows the selected offer.
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Enter);
+    let screen = draw_sized(&s, 120, 40);
+    for needle in [
+        "Offer #14 · accepted",
+        "takes the long side",
+        "0.25000000 BCH (25,000,000 sats)",
+        "7d (604,800 s)",
+        "low ×0.5 · high ×10",
+        "09:41:40 UTC (in 11m 40s)",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_offer_detail", screen);
+    press(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn anyhedge_keys_ask_first_and_refuse_what_a_contract_does_not_allow() {
+    use hedgedesk::anyhedge::requests::AnyHedgeRequest;
+    let mut s = anyhedge_state();
+    for tab in ['1', '2', '7'] {
+        press(&mut s, KeyCode::Char(tab));
+        for key in ['f', 's'] {
+            assert!(press(&mut s, KeyCode::Char(key)).is_none());
+            assert!(s.overlay.is_none(), "{key} on tab {tab} opens nothing");
+            assert!(draw(&s).contains("that key works on tab 3 (AnyHedge)"));
+        }
+    }
+    press(&mut s, KeyCode::Char('3'));
+
+    // `f`: the long side has not proposed its funding yet.
+    select_contract(&mut s, C_AWAITING);
+    assert!(press(&mut s, KeyCode::Char('f')).is_none());
+    assert!(s.overlay.is_none());
+    insta::assert_snapshot!("anyhedge_fund_refused", draw(&s));
+    assert!(draw(&s).contains(&format!("{}: no long funding proposal", short(C_AWAITING))));
+
+    // `f` on the contract whose funding failed asks to try again.
+    select_contract(&mut s, C_FUNDING);
+    press(&mut s, KeyCode::Char('f'));
+    let screen = draw(&s);
+    for needle in [
+        &format!("Fund contract {}?", short(C_FUNDING)),
+        &format!("HedgeFactory {FACTORY}"),
+        "createAndFund",
+        "One fund_contract action",
+        "The last attempt, action #16, failed: this tries again.",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_fund_confirm", screen);
+    let funding = addr(C_FUNDING).to_checksum(None);
+    assert_eq!(
+        press(&mut s, KeyCode::Char('y')).map(|e| match e {
+            Effect::AnyHedge(r) => r,
+            _ => panic!("y sends an AnyHedge request"),
+        }),
+        Some(AnyHedgeRequest::CompleteFunding { address: funding })
+    );
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains(&format!("asked the desk to fund {}", short(C_FUNDING))));
+
+    // `s` on a live contract near low: it says the desk will liquidate.
+    select_contract(&mut s, C_NEAR_LOW);
+    press(&mut s, KeyCode::Char('s'));
+    let screen = draw(&s);
+    for needle in [
+        &format!("Settle contract {} now?", short(C_NEAR_LOW)),
+        "Not matured",
+        "the desk settles only if a stored message crosses",
+        "At the last price 411.80: short gets",
+        "One settle_contract action, policy auto.",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_settle_confirm", screen);
+    assert!(press(&mut s, KeyCode::Esc).is_none(), "esc cancels");
+    assert!(s.overlay.is_none());
+    select_contract(&mut s, C_MATURED);
+    press(&mut s, KeyCode::Char('s'));
+    assert!(draw(&s).contains("the desk settles at maturity"));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::AnyHedge(AnyHedgeRequest::Settle { .. }))
+    ));
+
+    // `s` refuses what is not live.
+    for (contract, why) in [
+        (C_SETTLING, ": settling, #22 sent"),
+        (C_MATURATION, " is settled already"),
+        (C_FUNDING, " is not funded yet"),
+    ] {
+        let why = format!("{}{why}", short(contract));
+        select_contract(&mut s, contract);
+        s.flash = None;
+        assert!(press(&mut s, KeyCode::Char('s')).is_none());
+        assert!(s.overlay.is_none());
+        assert!(draw(&s).contains(&why), "{why}:\n{}", draw(&s));
+    }
+
+    // `r`: one signature is missing; once both are in it asks.
+    select_contract(&mut s, C_REDEEMING);
+    assert!(press(&mut s, KeyCode::Char('r')).is_none());
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains(&format!("{}: long has not signed yet", short(C_REDEEMING))));
+    let mut next = anyhedge_snapshot();
+    for p in &mut next.positions {
+        if let Some(r) = &mut p.redemption {
+            r.long_signed = true;
+        }
+    }
+    s.set_anyhedge(Arc::new(next));
+    press(&mut s, KeyCode::Char('r'));
+    let screen = draw(&s);
+    for needle in [
+        &format!("Redeem contract {} now?", short(C_REDEEMING)),
+        "Mutual redemption (refund), signed by both parties:",
+        "mutualRedeem",
+        "One mutual_redeem action, policy confirm; approve it on the Actions tab (6).",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_redeem_confirm", screen);
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::AnyHedge(AnyHedgeRequest::CompleteRedemption { .. }))
+    ));
+
+    // On the offers, the contract keys say where they work.
+    press(&mut s, KeyCode::Right);
+    assert!(press(&mut s, KeyCode::Char('f')).is_none());
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("select a contract first (left/right)"));
+}
+
+#[test]
+fn the_anyhedge_pane_while_the_desk_waits() {
+    let mut s = unlocked_state();
+    s.set_anyhedge(Arc::new(hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
+        chain: "devnet".into(),
+        note: Some(
+            "waiting for \"anyhedge.factory\" and \"anyhedge.collateral\" on devnet (hedgedesk devnet up deploys them)"
+                .into(),
+        ),
+        ..Default::default()
+    }));
+    press(&mut s, KeyCode::Char('3'));
+    let screen = draw(&s);
+    for needle in [
+        "AnyHedge · no HedgeFactory on devnet yet",
+        "API off · auto settle ON · no cycle yet",
+        "waiting for \"anyhedge.factory\"",
+        "No HedgeFactory known on devnet: run `hedgedesk devnet up`",
+        "No oracles: list them under [[anyhedge.oracles]].",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_waiting", screen);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert!(press(&mut s, KeyCode::Char('s')).is_none());
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("no contract selected"));
+
+    // The factory is found, nothing has happened yet.
+    s.set_anyhedge(Arc::new(hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
+        chain: "devnet".into(),
+        factory: Some(addr(FACTORY)),
+        api: Some("127.0.0.1:8787".into()),
+        last_cycle_ms: Some(NOW - 2_000),
+        ..Default::default()
+    }));
+    let screen = draw(&s);
+    for needle in [
+        "No offers yet.",
+        "No hedge contracts yet.",
+        "No settlements yet.",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("anyhedge_empty", screen);
+}

@@ -164,7 +164,7 @@ fn console_end_to_end_with_a_kill_after_approval() {
     for (key, text) in [
         ("1", "Oracle · no PriceCaster on devnet yet"),
         ("2", "Liquidations · no margin module on devnet yet"),
-        ("3", "AnyHedge desk"),
+        ("3", "AnyHedge · "),
         ("4", "Perp desk"),
         ("5", "Pool desk"),
         ("6", "Actions: 1 open"),

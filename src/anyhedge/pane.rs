@@ -139,3 +139,221 @@ pub struct JournalLine {
     pub at_ms: i64,
     pub message: String,
 }
+
+impl AnyHedgeSnapshot {
+    pub fn oracle(&self, pubkey: &str) -> Option<&OracleRow> {
+        self.oracles.iter().find(|o| o.pubkey == pubkey)
+    }
+
+    pub fn position(&self, address: Address) -> Option<&PositionRow> {
+        self.positions.iter().find(|p| p.address == address)
+    }
+
+    /// Contracts still waiting for a funding proposal or their funding transaction.
+    pub fn positions_needing_funding(&self) -> usize {
+        self.positions
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    PositionState::AwaitingFunding { .. } | PositionState::Funding
+                )
+            })
+            .count()
+    }
+
+    pub fn count_positions(&self, state: &PositionState) -> usize {
+        self.positions.iter().filter(|p| p.state == *state).count()
+    }
+
+    pub fn count_offers(&self, status: &str) -> usize {
+        self.offers.iter().filter(|o| o.status == status).count()
+    }
+
+    /// The decimals of a settled contract's price (settlement rows do not carry them; the
+    /// contract's row does).
+    pub fn price_decimals_of(&self, address: Address) -> Option<u8> {
+        self.position(address).map(|p| p.price_decimals)
+    }
+}
+
+impl PositionState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PositionState::AwaitingFunding {
+                short: false,
+                long: false,
+            } => "awaiting both",
+            PositionState::AwaitingFunding {
+                short: true,
+                long: false,
+            } => "awaiting long",
+            PositionState::AwaitingFunding {
+                short: false,
+                long: true,
+            } => "awaiting short",
+            PositionState::AwaitingFunding { .. } | PositionState::Funding => "funding",
+            PositionState::Live => "live",
+            PositionState::Settling => "settling",
+            PositionState::Settled => "settled",
+        }
+    }
+}
+
+impl PositionRow {
+    /// The newest action about the contract, its state parsed.
+    pub fn action_state(&self) -> Option<(i64, crate::actions::ActionState)> {
+        let (id, state) = self.action.as_ref()?;
+        Some((*id, state.parse().ok()?))
+    }
+
+    /// How far the last price has moved from the start towards the bound it moves to, in
+    /// basis points of that distance: -10,000 at low, 0 at the start, 10,000 at high, beyond
+    /// them once crossed.
+    pub fn drift_bps(&self) -> Option<i64> {
+        let (last, _) = self.last_price?;
+        let (last, start) = (i64::from(last), i64::from(self.start_price));
+        let (low, high) = (i64::from(self.low_price), i64::from(self.high_price));
+        if last < start {
+            (start > low).then(|| (last - start) * 10_000 / (start - low))
+        } else if last > start {
+            (high > start).then(|| (last - start) * 10_000 / (high - start))
+        } else {
+            Some(0)
+        }
+    }
+}
+
+impl RedemptionRow {
+    /// The sides whose signature is missing: `None` when both signed.
+    pub fn missing_signatures(&self) -> Option<&'static str> {
+        match (self.short_signed, self.long_signed) {
+            (true, true) => None,
+            (true, false) => Some("long"),
+            (false, true) => Some("short"),
+            (false, false) => Some("both"),
+        }
+    }
+}
+
+impl JournalLine {
+    /// Whether the line reports something that went wrong rather than something the desk is
+    /// still waiting for. The desk journals both as text; these are the words of its failures.
+    pub fn is_failure(&self) -> bool {
+        const FAILED: [&str; 6] = [
+            "failed",
+            "cannot",
+            "does not verify",
+            "not recorded",
+            "expired",
+            "error",
+        ];
+        let m = self.message.to_ascii_lowercase();
+        FAILED.iter().any(|w| m.contains(w))
+    }
+}
+
+/// Sats as an 8-decimal amount with the whole part grouped: `1,234.50000000`. Exact.
+pub fn bch(sats: u64) -> String {
+    format!(
+        "{}.{:08}",
+        crate::tui::format::group_digits(&(sats / 100_000_000).to_string()),
+        sats % 100_000_000
+    )
+}
+
+/// An oracle's integer price with its decimals, the whole part grouped: `41,235.07`. Exact.
+pub fn price(value: u32, decimals: u8) -> String {
+    let digits = value.to_string();
+    let decimals = usize::from(decimals);
+    if decimals == 0 {
+        return crate::tui::format::group_digits(&digits);
+    }
+    let padded = format!("{digits:0>width$}", width = decimals + 1);
+    let (whole, frac) = padded.split_at(padded.len() - decimals);
+    format!("{}.{frac}", crate::tui::format::group_digits(whole))
+}
+
+/// A wallet hash or public key (any text, as the API took it): `abcdef…1234` when longer
+/// than 13 characters.
+pub fn short_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 13 {
+        return s.to_string();
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_and_prices_are_exact() {
+        assert_eq!(bch(0), "0.00000000");
+        assert_eq!(bch(1), "0.00000001");
+        assert_eq!(bch(150_000_000), "1.50000000");
+        assert_eq!(bch(123_456_789_012), "1,234.56789012");
+        assert_eq!(bch(u64::MAX), "184,467,440,737.09551615");
+        assert_eq!(price(41_235, 2), "412.35");
+        assert_eq!(price(5, 2), "0.05");
+        assert_eq!(price(6_140_993, 2), "61,409.93");
+        assert_eq!(price(41_235, 0), "41,235");
+        assert_eq!(price(7, 4), "0.0007");
+        assert_eq!(price(u32::MAX, 9), "4.294967295");
+        assert_eq!(short_text("a1b2c3d4e5f6a7b8c9d0"), "a1b2c3…c9d0");
+        assert_eq!(short_text("wallet-one"), "wallet-one");
+        assert_eq!(short_text("ümlautümlautümlaut"), "ümlaut…laut");
+    }
+
+    #[test]
+    fn drift_is_measured_towards_the_nearer_bound() {
+        let mut row = PositionRow {
+            address: Address::ZERO,
+            short_wallet: String::new(),
+            long_wallet: String::new(),
+            oracle_pubkey: String::new(),
+            price_decimals: 2,
+            start_ms: 0,
+            maturity_ms: 0,
+            start_price: 40_000,
+            low_price: 30_000,
+            high_price: 200_000,
+            last_price: None,
+            payout_sats: 0,
+            short_input_sats: 0,
+            long_input_sats: 0,
+            projected: None,
+            state: PositionState::Live,
+            redemption: None,
+            action: None,
+        };
+        assert_eq!(row.drift_bps(), None);
+        for (last, drift) in [
+            (40_000, 0),
+            (30_000, -10_000),
+            (31_000, -9_000),
+            (35_000, -5_000),
+            (29_000, -11_000),
+            (120_000, 5_000),
+            (200_000, 10_000),
+        ] {
+            row.last_price = Some((last, 0));
+            assert_eq!(row.drift_bps(), Some(drift), "{last}");
+        }
+    }
+
+    #[test]
+    fn journal_failures_are_told_apart() {
+        let line = |m: &str| JournalLine {
+            at_ms: 0,
+            message: m.into(),
+        };
+        assert!(line("oracle 02d0…: relay poll failed: timeout").is_failure());
+        assert!(line("cannot fund 0xab: the long side's funding permit expired at 9").is_failure());
+        assert!(!line("0xab is not funded on chain yet").is_failure());
+        assert!(!line("mutual redemption of 0xab needs both signatures").is_failure());
+    }
+}

@@ -85,6 +85,7 @@ async fn event_loop(
     let mut chains_rx = None;
     let mut oracle_rx = None;
     let mut liquidator_rx = None;
+    let mut anyhedge_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -128,6 +129,9 @@ async fn event_loop(
                         liquidator_rx = Some(rt.liquidator.clone());
                         let liquidator = rt.liquidator.borrow().clone();
                         state.set_liquidator(liquidator);
+                        anyhedge_rx = Some(rt.anyhedge.clone());
+                        let anyhedge = rt.anyhedge.borrow().clone();
+                        state.set_anyhedge(anyhedge);
                         state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
@@ -178,6 +182,13 @@ async fn event_loop(
                 if let Some(rx) = &mut liquidator_rx {
                     let snap = rx.borrow_and_update().clone();
                     state.set_liquidator(snap);
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut anyhedge_rx) => {
+                if let Some(rx) = &mut anyhedge_rx {
+                    let snap = rx.borrow_and_update().clone();
+                    state.set_anyhedge(snap);
                 }
                 dirty = true;
             }
@@ -303,6 +314,11 @@ fn run_effect(
             let Some(rt) = runtime else { return };
             // The outcome shows on the Liquidations tab's next snapshot.
             let _ = rt.liquidator_requests.send(request);
+        }
+        Effect::AnyHedge(request) => {
+            let Some(rt) = runtime else { return };
+            // The outcome shows on the AnyHedge tab: its rows, or a journal line.
+            let _ = rt.anyhedge_requests.send(request);
         }
     }
 }

@@ -1,5 +1,10 @@
 //! Key bindings: every rebindable command, its default keys, and `[ui.keys]`
 //! overrides. The help overlay and the palette are generated from this table.
+//!
+//! A command either works everywhere or belongs to one tab ([`Command::tab`]). Commands of
+//! different tabs may share a key (`enter` opens the detail on tabs 2 and 3); a key pressed
+//! on a tab runs that tab's command, else the global one, else another tab's command (which
+//! then says where it works).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,6 +33,49 @@ pub enum Command {
     LiquidatorLiquidate,
     LiquidatorAuto,
     LiquidatorDetail,
+    AnyHedgeFund,
+    AnyHedgeRedeem,
+    AnyHedgeSettle,
+    AnyHedgeDetail,
+    AnyHedgeFocus,
+}
+
+impl Command {
+    /// The tab (by number) whose command this is; `None` for one that works everywhere.
+    pub fn tab(self) -> Option<u8> {
+        match self {
+            Command::OraclePublish | Command::OracleBootstrap | Command::OracleReset => Some(1),
+            Command::LiquidatorLiquidate | Command::LiquidatorAuto | Command::LiquidatorDetail => {
+                Some(2)
+            }
+            Command::AnyHedgeFund
+            | Command::AnyHedgeRedeem
+            | Command::AnyHedgeSettle
+            | Command::AnyHedgeDetail
+            | Command::AnyHedgeFocus => Some(3),
+            Command::Approve | Command::Reject => Some(6),
+            Command::Quit
+            | Command::Help
+            | Command::Palette
+            | Command::NextTab
+            | Command::PrevTab
+            | Command::Tab(_)
+            | Command::Up
+            | Command::Down
+            | Command::PageUp
+            | Command::PageDown
+            | Command::Top
+            | Command::Bottom => None,
+        }
+    }
+
+    /// Whether one key may not run both: they can meet on some tab.
+    fn overlaps(self, other: Command) -> bool {
+        match (self.tab(), other.tab()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
 }
 
 /// (config name, command, default keys, what it does)
@@ -108,6 +156,37 @@ pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
         Command::LiquidatorDetail,
         &["enter"],
         "Liquidations tab: open the selected position's detail",
+    ),
+    // `r` is reject's on the Actions tab only, so the AnyHedge tab keeps the issue's letters.
+    (
+        "anyhedge_fund",
+        Command::AnyHedgeFund,
+        &["f"],
+        "AnyHedge tab: complete the selected contract's funding (asks first)",
+    ),
+    (
+        "anyhedge_redeem",
+        Command::AnyHedgeRedeem,
+        &["r"],
+        "AnyHedge tab: send the signed mutual redemption (asks first)",
+    ),
+    (
+        "anyhedge_settle",
+        Command::AnyHedgeSettle,
+        &["s"],
+        "AnyHedge tab: settle the selected contract now (asks first)",
+    ),
+    (
+        "anyhedge_detail",
+        Command::AnyHedgeDetail,
+        &["enter"],
+        "AnyHedge tab: open the selected contract's or offer's detail",
+    ),
+    (
+        "anyhedge_focus",
+        Command::AnyHedgeFocus,
+        &["left", "right"],
+        "AnyHedge tab: move the selection between offers and contracts",
     ),
 ];
 
@@ -269,12 +348,20 @@ impl Keymap {
         Keymap { entries }
     }
 
-    pub fn lookup(&self, ev: &KeyEvent) -> Option<Command> {
+    /// The command `ev` runs on tab number `tab`: the tab's own first, then a global one,
+    /// then another tab's (which refuses and names its tab).
+    pub fn lookup(&self, ev: &KeyEvent, tab: u8) -> Option<Command> {
         let key = Key::from_event(ev);
+        // The first of the best: bindings that clash were reported by config validation.
         self.entries
             .iter()
-            .find(|(_, _, keys, _)| keys.contains(&key))
+            .filter(|(_, _, keys, _)| keys.contains(&key))
             .map(|(_, cmd, _, _)| *cmd)
+            .min_by_key(|cmd| match cmd.tab() {
+                Some(t) if t == tab => 0,
+                None => 1,
+                Some(_) => 2,
+            })
     }
 
     /// (name, keys as text, description) for the help overlay and palette.
@@ -297,10 +384,26 @@ impl Keymap {
             .map(Key::to_string)
             .unwrap_or_else(|| "(unbound)".into())
     }
+
+    /// Every key of `cmd`, as `left/right`.
+    pub fn all_keys_for(&self, cmd: Command) -> String {
+        let keys: Vec<String> = self
+            .entries
+            .iter()
+            .find(|(_, c, _, _)| *c == cmd)
+            .map(|(_, _, keys, _)| keys.iter().map(Key::to_string).collect())
+            .unwrap_or_default();
+        if keys.is_empty() {
+            "(unbound)".into()
+        } else {
+            keys.join("/")
+        }
+    }
 }
 
 /// Problems in `[ui.keys]`: unknown commands, keys that do not parse, and a key bound
-/// to two commands. Each names the command (for the path `ui.keys.<command>`).
+/// to two commands that can meet on one tab. Each names the command (for the path
+/// `ui.keys.<command>`).
 pub fn check_bindings(keys: &BTreeMap<String, Vec<String>>) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     for (name, list) in keys {
@@ -319,21 +422,23 @@ pub fn check_bindings(keys: &BTreeMap<String, Vec<String>>) -> Vec<(String, Stri
         }
     }
     let map = Keymap::new(keys);
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
-    for (name, _, bound, _) in &map.entries {
+    let mut seen: BTreeMap<String, Vec<(&str, Command)>> = BTreeMap::new();
+    for (name, cmd, bound, _) in &map.entries {
         for key in bound {
-            if let Some(other) = seen.insert(key.to_string(), name) {
+            let earlier = seen.entry(key.to_string()).or_default();
+            if let Some((other, _)) = earlier.iter().find(|(_, c)| c.overlaps(*cmd)) {
                 let culprit = if keys.contains_key(*name) {
                     name
                 } else {
                     other
                 };
-                let partner = if culprit == *name { other } else { name };
+                let partner = if culprit == name { other } else { name };
                 problems.push((
                     culprit.to_string(),
                     format!("key `{key}` is also bound to `{partner}`"),
                 ));
             }
+            earlier.push((name, *cmd));
         }
     }
     problems.sort_by(|a, b| a.0.cmp(&b.0));
@@ -376,26 +481,29 @@ mod tests {
     fn defaults_resolve_terminal_events() {
         let km = Keymap::new(&BTreeMap::new());
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE), 6),
             Some(Command::Quit)
         );
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            km.lookup(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL), 6),
             Some(Command::Quit)
         );
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            km.lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT), 6),
             Some(Command::Bottom)
         );
         assert_eq!(
-            km.lookup(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            km.lookup(&ev(KeyCode::BackTab, KeyModifiers::SHIFT), 6),
             Some(Command::PrevTab)
         );
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('7'), KeyModifiers::NONE)),
+            km.lookup(&ev(KeyCode::Char('7'), KeyModifiers::NONE), 6),
             Some(Command::Tab(7))
         );
-        assert_eq!(km.lookup(&ev(KeyCode::Char('z'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('z'), KeyModifiers::NONE), 6),
+            None
+        );
     }
 
     #[test]
@@ -404,10 +512,13 @@ mod tests {
         o.insert("quit".to_string(), vec!["x".to_string()]);
         let km = Keymap::new(&o);
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('x'), KeyModifiers::NONE)),
+            km.lookup(&ev(KeyCode::Char('x'), KeyModifiers::NONE), 6),
             Some(Command::Quit)
         );
-        assert_eq!(km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::NONE), 6),
+            None
+        );
         assert!(check_bindings(&o).is_empty());
     }
 
@@ -421,5 +532,35 @@ mod tests {
         let names: Vec<&str> = problems.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["approve", "help", "quitt"], "{problems:?}");
         assert!(problems[0].1.contains("also bound to `reject`"));
+    }
+
+    #[test]
+    fn tabs_share_keys_and_a_tabs_own_command_wins() {
+        let km = Keymap::new(&BTreeMap::new());
+        let key = |c| ev(KeyCode::Char(c), KeyModifiers::NONE);
+        let enter = ev(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(km.lookup(&key('r'), 6), Some(Command::Reject));
+        assert_eq!(km.lookup(&key('r'), 3), Some(Command::AnyHedgeRedeem));
+        // Elsewhere the first command bound says where it works.
+        assert_eq!(km.lookup(&key('r'), 1), Some(Command::Reject));
+        assert_eq!(km.lookup(&enter, 2), Some(Command::LiquidatorDetail));
+        assert_eq!(km.lookup(&enter, 3), Some(Command::AnyHedgeDetail));
+        assert_eq!(km.lookup(&key('q'), 3), Some(Command::Quit));
+        assert!(check_bindings(&BTreeMap::new()).is_empty());
+
+        // A tab's key may not shadow a global one, nor another command of the same tab.
+        let mut o = BTreeMap::new();
+        o.insert("anyhedge_settle".to_string(), vec!["j".to_string()]);
+        o.insert("anyhedge_fund".to_string(), vec!["enter".to_string()]);
+        let problems = check_bindings(&o);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].0, "anyhedge_fund");
+        assert!(problems[0].1.contains("also bound to `anyhedge_detail`"));
+        assert_eq!(problems[1].0, "anyhedge_settle");
+        assert!(problems[1].1.contains("also bound to `down`"));
+        // Another tab's key is fine.
+        let mut o = BTreeMap::new();
+        o.insert("anyhedge_settle".to_string(), vec!["l".to_string()]);
+        assert!(check_bindings(&o).is_empty());
     }
 }

@@ -4,7 +4,11 @@ use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::actions::{Action, ActionId, ActionsSnapshot};
+use alloy::primitives::Address;
+
+use crate::actions::{Action, ActionId, ActionState, ActionsSnapshot};
+use crate::anyhedge::pane::{AnyHedgeSnapshot, OfferRow, PositionRow, PositionState};
+use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::app::log_buffer::LogBuffer;
 use crate::app::supervisor::HealthMap;
 use crate::chain::ChainStatus;
@@ -108,6 +112,90 @@ pub enum Overlay {
     DeskConfirm(Box<DeskConfirm>),
     /// The Liquidations tab's detail of this position (Enter on a row).
     LiquidationDetail(u64),
+    /// The AnyHedge tab's detail of a contract or an offer (Enter on a row).
+    AnyHedgeDetail(AnyHedgeItem),
+}
+
+/// A row of the AnyHedge tab, by what identifies it across snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyHedgeItem {
+    Offer(i64),
+    Contract(Address),
+}
+
+/// Which AnyHedge table the selection keys move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AnyHedgeFocus {
+    Offers,
+    #[default]
+    Contracts,
+}
+
+/// What the AnyHedge tab's keys ask about the selected contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyHedgeOp {
+    Fund,
+    Redeem,
+    Settle,
+}
+
+/// The request `op` sends about `row`, or why the tab refuses it (short: it is flashed on
+/// the status line). The desk checks again; this only keeps pointless requests back.
+pub fn anyhedge_request(row: &PositionRow, op: AnyHedgeOp) -> Result<AnyHedgeRequest, String> {
+    let address = row.address.to_checksum(None);
+    let short = super::format::short_address(&address);
+    let action = row.action_state();
+    // `#12 sent`: an action still on its way.
+    let in_flight = |(id, s): (i64, ActionState)| {
+        matches!(
+            s,
+            ActionState::Proposed | ActionState::Approved | ActionState::Sent
+        )
+        .then(|| format!("#{id} {s}"))
+    };
+    let state = match &row.state {
+        PositionState::AwaitingFunding {
+            short: true,
+            long: true,
+        } => PositionState::Funding,
+        other => other.clone(),
+    };
+    match (op, &state) {
+        (_, PositionState::Settled) => Err(format!("{short} is settled already")),
+        (AnyHedgeOp::Fund, PositionState::AwaitingFunding { short: s, long: l }) => {
+            Err(match (s, l) {
+                (false, false) => format!("{short}: no funding proposals yet"),
+                (false, true) => format!("{short}: no short funding proposal"),
+                (true, _) => format!("{short}: no long funding proposal"),
+            })
+        }
+        (AnyHedgeOp::Fund, PositionState::Funding) => match action {
+            Some(a) if in_flight(a).is_some() => Err(format!(
+                "{short}: funding {}",
+                in_flight(a).unwrap_or_default()
+            )),
+            // Sent and mined but not recorded yet: read it back instead of funding again.
+            Some((_, ActionState::Confirmed)) => Ok(AnyHedgeRequest::ValidateFunding { address }),
+            _ => Ok(AnyHedgeRequest::CompleteFunding { address }),
+        },
+        (AnyHedgeOp::Fund, _) => Err(format!("{short} is funded already")),
+        (_, PositionState::AwaitingFunding { .. } | PositionState::Funding) => {
+            Err(format!("{short} is not funded yet"))
+        }
+        (_, PositionState::Settling) => Err(match action.and_then(in_flight) {
+            Some(what) => format!("{short}: settling, {what}"),
+            None => format!("{short}: redemption on its way"),
+        }),
+        (AnyHedgeOp::Settle, PositionState::Live) => Ok(AnyHedgeRequest::Settle { address }),
+        (AnyHedgeOp::Redeem, PositionState::Live) => match &row.redemption {
+            None => Err(format!("{short}: no redemption proposal")),
+            Some(r) => match r.missing_signatures() {
+                Some("both") => Err(format!("{short}: neither side has signed yet")),
+                Some(side) => Err(format!("{short}: {side} has not signed yet")),
+                None => Ok(AnyHedgeRequest::CompleteRedemption { address }),
+            },
+        },
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +206,11 @@ pub struct DeskConfirm {
 }
 
 /// What a confirmed [`DeskConfirm`] sends, and to which desk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeskCommand {
     Oracle(crate::oracle::desk::DeskRequest),
     Liquidator(crate::liquidator::requests::DeskRequest),
+    AnyHedge(AnyHedgeRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +250,11 @@ pub struct AppState {
     /// The liquidator desk's pane, from its worker.
     pub liquidator: Arc<LiquidatorSnapshot>,
     pub liquidator_pos: ListPosition,
+    /// The AnyHedge desk's pane, from its worker.
+    pub anyhedge: Arc<AnyHedgeSnapshot>,
+    pub anyhedge_focus: AnyHedgeFocus,
+    pub anyhedge_offers_pos: ListPosition,
+    pub anyhedge_contracts_pos: ListPosition,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -201,6 +295,10 @@ impl AppState {
             auto: config.liquidator.auto,
             ..Default::default()
         };
+        let anyhedge = AnyHedgeSnapshot {
+            chain: config.anyhedge.chain.clone(),
+            ..Default::default()
+        };
         AppState {
             phase: Phase::Unlock(phase),
             tab: Tab::Actions,
@@ -223,6 +321,10 @@ impl AppState {
             oracle_pos: ListPosition::default(),
             liquidator: Arc::new(liquidator),
             liquidator_pos: ListPosition::default(),
+            anyhedge: Arc::new(anyhedge),
+            anyhedge_focus: AnyHedgeFocus::default(),
+            anyhedge_offers_pos: ListPosition::default(),
+            anyhedge_contracts_pos: ListPosition::default(),
             logs,
             logs_scroll: 0,
             now_ms,
@@ -280,11 +382,227 @@ impl AppState {
         }
     }
 
+    /// The AnyHedge tab's selected offer.
+    pub fn selected_offer(&self) -> Option<&OfferRow> {
+        let rows = &self.anyhedge.offers;
+        rows.get(
+            self.anyhedge_offers_pos
+                .selected
+                .min(rows.len().saturating_sub(1)),
+        )
+    }
+
+    /// The AnyHedge tab's selected contract.
+    pub fn selected_contract(&self) -> Option<&PositionRow> {
+        let rows = &self.anyhedge.positions;
+        rows.get(
+            self.anyhedge_contracts_pos
+                .selected
+                .min(rows.len().saturating_sub(1)),
+        )
+    }
+
+    /// Keeps both selections on the same offer and contract when a new snapshot arrives.
+    pub fn set_anyhedge(&mut self, snap: Arc<AnyHedgeSnapshot>) {
+        let offer = self.selected_offer().map(|o| o.id);
+        let contract = self.selected_contract().map(|p| p.address);
+        self.anyhedge = snap;
+        let offers = &self.anyhedge.offers;
+        if let Some(i) = offer.and_then(|id| offers.iter().position(|o| o.id == id)) {
+            self.anyhedge_offers_pos.selected = i;
+        }
+        let positions = &self.anyhedge.positions;
+        if let Some(i) = contract.and_then(|a| positions.iter().position(|p| p.address == a)) {
+            self.anyhedge_contracts_pos.selected = i;
+        }
+        let (offers, positions) = (offers.len(), positions.len());
+        let offers_pos = &mut self.anyhedge_offers_pos.selected;
+        *offers_pos = (*offers_pos).min(offers.saturating_sub(1));
+        let contracts_pos = &mut self.anyhedge_contracts_pos.selected;
+        *contracts_pos = (*contracts_pos).min(positions.saturating_sub(1));
+    }
+
     pub fn flash_info(&mut self, msg: impl Into<String>) {
         self.flash = Some((msg.into(), FlashLevel::Info));
     }
 
     pub fn flash_error(&mut self, msg: impl Into<String>) {
         self.flash = Some((msg.into(), FlashLevel::Error));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anyhedge::pane::RedemptionRow;
+
+    const ADDRESS: &str = "0x8A3f5c1bD0e7a9C2b4F6e8D0c2A4b6E8f0a2C21b";
+
+    fn row(state: PositionState) -> PositionRow {
+        PositionRow {
+            address: ADDRESS.parse().unwrap(),
+            short_wallet: "short".into(),
+            long_wallet: "long".into(),
+            oracle_pubkey: "02".into(),
+            price_decimals: 2,
+            start_ms: 0,
+            maturity_ms: 0,
+            start_price: 40_000,
+            low_price: 30_000,
+            high_price: 80_000,
+            last_price: None,
+            payout_sats: 0,
+            short_input_sats: 0,
+            long_input_sats: 0,
+            projected: None,
+            state,
+            redemption: None,
+            action: None,
+        }
+    }
+
+    fn redemption(short_signed: bool, long_signed: bool) -> Option<RedemptionRow> {
+        Some(RedemptionRow {
+            kind: "refund".into(),
+            short_sats: 1,
+            long_sats: 2,
+            short_signed,
+            long_signed,
+        })
+    }
+
+    #[test]
+    fn anyhedge_keys_ask_only_what_the_contract_allows() {
+        use AnyHedgeOp::{Fund, Redeem, Settle};
+        let address = row(PositionState::Live).address.to_checksum(None);
+        let awaiting = |short, long| row(PositionState::AwaitingFunding { short, long });
+        let err = |r: PositionRow, op| anyhedge_request(&r, op).unwrap_err();
+
+        // Funding needs both proposals and no funding on its way.
+        assert_eq!(
+            err(awaiting(true, false), Fund),
+            "0x8a3F…c21B: no long funding proposal"
+        );
+        assert_eq!(
+            err(awaiting(false, true), Fund),
+            "0x8a3F…c21B: no short funding proposal"
+        );
+        assert_eq!(
+            err(awaiting(false, false), Fund),
+            "0x8a3F…c21B: no funding proposals yet"
+        );
+        assert_eq!(
+            anyhedge_request(&awaiting(true, true), Fund),
+            Ok(AnyHedgeRequest::CompleteFunding {
+                address: address.clone()
+            })
+        );
+        let mut funding = row(PositionState::Funding);
+        assert_eq!(
+            anyhedge_request(&funding, Fund),
+            Ok(AnyHedgeRequest::CompleteFunding {
+                address: address.clone()
+            })
+        );
+        funding.action = Some((12, "sent".into()));
+        assert_eq!(err(funding.clone(), Fund), "0x8a3F…c21B: funding #12 sent");
+        funding.action = Some((12, "failed".into()));
+        assert!(matches!(
+            anyhedge_request(&funding, Fund),
+            Ok(AnyHedgeRequest::CompleteFunding { .. })
+        ));
+        funding.action = Some((12, "confirmed".into()));
+        assert_eq!(
+            anyhedge_request(&funding, Fund),
+            Ok(AnyHedgeRequest::ValidateFunding {
+                address: address.clone()
+            })
+        );
+        assert_eq!(
+            err(row(PositionState::Live), Fund),
+            "0x8a3F…c21B is funded already"
+        );
+
+        // Settling needs a live contract.
+        assert_eq!(
+            anyhedge_request(&row(PositionState::Live), Settle),
+            Ok(AnyHedgeRequest::Settle {
+                address: address.clone()
+            })
+        );
+        assert_eq!(err(funding, Settle), "0x8a3F…c21B is not funded yet");
+        assert_eq!(
+            err(awaiting(true, false), Settle),
+            "0x8a3F…c21B is not funded yet"
+        );
+        let mut settling = row(PositionState::Settling);
+        settling.action = Some((14, "approved".into()));
+        assert_eq!(
+            err(settling.clone(), Settle),
+            "0x8a3F…c21B: settling, #14 approved"
+        );
+        assert_eq!(err(settling, Redeem), "0x8a3F…c21B: settling, #14 approved");
+        for op in [Fund, Settle, Redeem] {
+            assert_eq!(
+                err(row(PositionState::Settled), op),
+                "0x8a3F…c21B is settled already"
+            );
+        }
+
+        // Redeeming needs a proposal signed by both sides.
+        let mut live = row(PositionState::Live);
+        assert_eq!(
+            err(live.clone(), Redeem),
+            "0x8a3F…c21B: no redemption proposal"
+        );
+        live.redemption = redemption(true, false);
+        assert_eq!(
+            err(live.clone(), Redeem),
+            "0x8a3F…c21B: long has not signed yet"
+        );
+        live.redemption = redemption(false, true);
+        assert_eq!(
+            err(live.clone(), Redeem),
+            "0x8a3F…c21B: short has not signed yet"
+        );
+        live.redemption = redemption(false, false);
+        assert_eq!(
+            err(live.clone(), Redeem),
+            "0x8a3F…c21B: neither side has signed yet"
+        );
+        live.redemption = redemption(true, true);
+        assert_eq!(
+            anyhedge_request(&live, Redeem),
+            Ok(AnyHedgeRequest::CompleteRedemption { address })
+        );
+    }
+
+    #[test]
+    fn anyhedge_selection_follows_its_rows() {
+        let mut state = AppState::new(
+            Arc::new(Config::default()),
+            Theme::built_in_default(),
+            PathBuf::from("/nonexistent"),
+            PathBuf::from("/nonexistent/keystore.json"),
+            LogBuffer::new(100),
+            0,
+        );
+        let mut a = row(PositionState::Live);
+        let mut b = row(PositionState::Settled);
+        a.address = Address::repeat_byte(0xaa);
+        b.address = Address::repeat_byte(0xbb);
+        state.set_anyhedge(Arc::new(AnyHedgeSnapshot {
+            positions: vec![a.clone(), b.clone()],
+            ..Default::default()
+        }));
+        state.anyhedge_contracts_pos.selected = 1;
+        state.set_anyhedge(Arc::new(AnyHedgeSnapshot {
+            positions: vec![b.clone(), a.clone()],
+            ..Default::default()
+        }));
+        assert_eq!(state.selected_contract().unwrap().address, b.address);
+        state.set_anyhedge(Arc::new(AnyHedgeSnapshot::default()));
+        assert_eq!(state.anyhedge_contracts_pos.selected, 0);
+        assert!(state.selected_contract().is_none());
     }
 }

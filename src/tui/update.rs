@@ -6,11 +6,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
 use super::state::{
-    AppState, ConfirmKind, ConfirmState, DeskCommand, DeskConfirm, Overlay, PaletteState, Phase,
-    Tab, UnlockPhase,
+    AnyHedgeFocus, AnyHedgeItem, AnyHedgeOp, AppState, ConfirmKind, ConfirmState, DeskCommand,
+    DeskConfirm, Overlay, PaletteState, Phase, Tab, UnlockPhase, anyhedge_request,
 };
 use super::theme::Theme;
-use crate::actions::{ActionId, ActionState};
+use crate::actions::{ActionId, ActionKind, ActionState, PolicyMode};
+use crate::anyhedge::pane::{PositionRow, bch, price, short_text};
+use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::desks::Desk;
 use crate::keys::Passphrase;
 use crate::liquidator::pane::RowState;
@@ -23,6 +25,7 @@ pub enum Effect {
     Reject(ActionId),
     Oracle(crate::oracle::desk::DeskRequest),
     Liquidator(LiquidatorRequest),
+    AnyHedge(AnyHedgeRequest),
 }
 
 const MIN_PASSPHRASE: usize = 8;
@@ -125,10 +128,11 @@ fn on_unlock_key(phase: &mut UnlockPhase, key: KeyEvent, quit: &mut bool) -> Opt
 }
 
 fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
+    let tab = state.tab.number();
     match state.overlay.take() {
         None => {}
         Some(Overlay::Help) => {
-            let cmd = state.keymap.lookup(&key);
+            let cmd = state.keymap.lookup(&key, tab);
             if !(key.code == KeyCode::Esc || matches!(cmd, Some(Command::Help | Command::Quit))) {
                 state.overlay = Some(Overlay::Help);
             }
@@ -159,6 +163,10 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                         }
                         Effect::Liquidator(request)
                     }
+                    DeskCommand::AnyHedge(request) => {
+                        state.flash_info(asked(&request));
+                        Effect::AnyHedge(request)
+                    }
                 }),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
                 _ => {
@@ -168,13 +176,22 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
             };
         }
         Some(Overlay::LiquidationDetail(id)) => {
-            let cmd = state.keymap.lookup(&key);
+            let cmd = state.keymap.lookup(&key, tab);
             let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
                 || matches!(cmd, Some(Command::LiquidatorDetail | Command::Quit));
             if closes {
                 return Some(Effect::Liquidator(LiquidatorRequest::Detail(None)));
             }
             state.overlay = Some(Overlay::LiquidationDetail(id));
+            return None;
+        }
+        Some(Overlay::AnyHedgeDetail(item)) => {
+            let cmd = state.keymap.lookup(&key, tab);
+            let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
+                || matches!(cmd, Some(Command::AnyHedgeDetail | Command::Quit));
+            if !closes {
+                state.overlay = Some(Overlay::AnyHedgeDetail(item));
+            }
             return None;
         }
         Some(Overlay::Palette(mut p)) => {
@@ -212,7 +229,7 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
             return None;
         }
     }
-    let cmd = state.keymap.lookup(&key)?;
+    let cmd = state.keymap.lookup(&key, tab)?;
     run_command(state, cmd)
 }
 
@@ -264,6 +281,36 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
                 return Some(Effect::Liquidator(LiquidatorRequest::Detail(Some(id))));
             }
         }
+        Command::AnyHedgeFund => anyhedge_confirm(state, AnyHedgeOp::Fund),
+        Command::AnyHedgeRedeem => anyhedge_confirm(state, AnyHedgeOp::Redeem),
+        Command::AnyHedgeSettle => anyhedge_confirm(state, AnyHedgeOp::Settle),
+        Command::AnyHedgeDetail => {
+            if on_anyhedge_tab(state) {
+                let item = match state.anyhedge_focus {
+                    AnyHedgeFocus::Offers => {
+                        state.selected_offer().map(|o| AnyHedgeItem::Offer(o.id))
+                    }
+                    AnyHedgeFocus::Contracts => state
+                        .selected_contract()
+                        .map(|p| AnyHedgeItem::Contract(p.address)),
+                };
+                match item {
+                    Some(item) => state.overlay = Some(Overlay::AnyHedgeDetail(item)),
+                    None => state.flash_error(match state.anyhedge_focus {
+                        AnyHedgeFocus::Offers => "no offer selected",
+                        AnyHedgeFocus::Contracts => "no contract selected",
+                    }),
+                }
+            }
+        }
+        Command::AnyHedgeFocus => {
+            if on_anyhedge_tab(state) {
+                state.anyhedge_focus = match state.anyhedge_focus {
+                    AnyHedgeFocus::Offers => AnyHedgeFocus::Contracts,
+                    AnyHedgeFocus::Contracts => AnyHedgeFocus::Offers,
+                };
+            }
+        }
     }
     None
 }
@@ -291,6 +338,19 @@ fn scroll(state: &mut AppState, delta: isize) {
             let next = state.liquidator_pos.selected as isize + delta;
             state.liquidator_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
         }
+        Tab::Desk(Desk::AnyHedge) => {
+            let (len, pos) = match state.anyhedge_focus {
+                AnyHedgeFocus::Offers => {
+                    (state.anyhedge.offers.len(), &mut state.anyhedge_offers_pos)
+                }
+                AnyHedgeFocus::Contracts => (
+                    state.anyhedge.positions.len(),
+                    &mut state.anyhedge_contracts_pos,
+                ),
+            };
+            let next = pos.selected as isize + delta;
+            pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+        }
         Tab::Desk(_) => {}
     }
 }
@@ -302,6 +362,208 @@ fn on_liquidations_tab(state: &mut AppState) -> bool {
     }
     state.flash_error("that key works on tab 2 (Liquidations)");
     false
+}
+
+/// AnyHedge-tab commands work there only; elsewhere they say so.
+fn on_anyhedge_tab(state: &mut AppState) -> bool {
+    if state.tab == Tab::Desk(Desk::AnyHedge) {
+        return true;
+    }
+    state.flash_error("that key works on tab 3 (AnyHedge)");
+    false
+}
+
+/// The flash after a confirmed AnyHedge request.
+fn asked(request: &AnyHedgeRequest) -> String {
+    let (what, address) = match request {
+        AnyHedgeRequest::CompleteFunding { address } => ("fund", address),
+        AnyHedgeRequest::ValidateFunding { address } => ("check the funding of", address),
+        AnyHedgeRequest::CompleteRedemption { address } => ("redeem", address),
+        AnyHedgeRequest::Settle { address } => ("settle", address),
+    };
+    format!(
+        "asked the desk to {what} {}",
+        super::format::short_address(address)
+    )
+}
+
+/// Opens the popup that says what `f`, `r` or `s` will ask of the AnyHedge desk about the
+/// selected contract, or says why not.
+fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
+    if !on_anyhedge_tab(state) {
+        return;
+    }
+    if state.anyhedge_focus == AnyHedgeFocus::Offers {
+        state.flash_error(format!(
+            "select a contract first ({})",
+            state.keymap.all_keys_for(Command::AnyHedgeFocus)
+        ));
+        return;
+    }
+    let Some(row) = state.selected_contract().cloned() else {
+        state.flash_error("no contract selected");
+        return;
+    };
+    let request = match anyhedge_request(&row, op) {
+        Ok(request) => request,
+        Err(why) => {
+            state.flash_error(why);
+            return;
+        }
+    };
+    let address = row.address.to_checksum(None);
+    let snap = &state.anyhedge;
+    let policy = |kind: ActionKind| {
+        let (mode, then) = match state.config.policy(kind).mode {
+            PolicyMode::Auto => ("auto", ""),
+            PolicyMode::Confirm => ("confirm", "; approve it on the Actions tab (6)"),
+            PolicyMode::Off => ("off", ": the action is dropped"),
+        };
+        format!("One {kind} action, policy {mode}{then}.")
+    };
+    let at_last = |row: &PositionRow| match (row.last_price, row.projected) {
+        (Some((last, _)), Some((short, long))) => format!(
+            "At the last price {}: short gets {} BCH, long gets {} BCH.",
+            price(last, row.price_decimals),
+            bch(short),
+            bch(long)
+        ),
+        _ => "No oracle price yet: payouts at the last price are unknown.".into(),
+    };
+    let mut lines = vec![
+        format!("Contract  {address} on {}", snap.chain),
+        format!(
+            "Short     {} put in {} BCH",
+            short_text(&row.short_wallet),
+            bch(row.short_input_sats)
+        ),
+        format!(
+            "Long      {} put in {} BCH",
+            short_text(&row.long_wallet),
+            bch(row.long_input_sats)
+        ),
+        String::new(),
+    ];
+    let (title, rest): (String, Vec<String>) = match &request {
+        AnyHedgeRequest::CompleteFunding { .. } => {
+            let factory = snap
+                .factory
+                .map(|f| f.to_checksum(None))
+                .unwrap_or_else(|| "(not known yet)".into());
+            let mut rest = vec![
+                "Will ask the desk to create and fund the contract:".to_string(),
+                format!("  HedgeFactory {factory}"),
+                "  createAndFund with both parties' signed funding permits; their".into(),
+                format!(
+                    "  {} BCH of collateral move into the contract in one transaction.",
+                    bch(row.short_input_sats.saturating_add(row.long_input_sats))
+                ),
+                policy(ActionKind::FundContract),
+            ];
+            if let Some((id, s)) = row.action_state() {
+                rest.push(format!(
+                    "The last attempt, action #{id}, {s}: this tries again."
+                ));
+            }
+            (
+                format!("Fund contract {}?", super::format::short_address(&address)),
+                rest,
+            )
+        }
+        AnyHedgeRequest::ValidateFunding { .. } => {
+            let id = row.action_state().map(|(id, _)| id).unwrap_or_default();
+            (
+                format!(
+                    "Check the funding of {}?",
+                    super::format::short_address(&address)
+                ),
+                vec![
+                    format!("The funding (action #{id}) is confirmed but not recorded yet."),
+                    "Will ask the desk to read the contract's funding from the chain and".into(),
+                    "record it. Nothing is signed or sent.".into(),
+                ],
+            )
+        }
+        AnyHedgeRequest::CompleteRedemption { .. } => {
+            let (kind, short, long) = row
+                .redemption
+                .as_ref()
+                .map(|r| (r.kind.clone(), r.short_sats, r.long_sats))
+                .unwrap_or_default();
+            (
+                format!(
+                    "Redeem contract {} now?",
+                    super::format::short_address(&address)
+                ),
+                vec![
+                    format!("Mutual redemption ({kind}), signed by both parties:"),
+                    format!(
+                        "  short gets {} BCH, long gets {} BCH",
+                        bch(short),
+                        bch(long)
+                    ),
+                    "Will ask the desk to send mutualRedeem to the contract with both".into(),
+                    "signatures; the contract pays out and closes.".into(),
+                    policy(ActionKind::MutualRedeem),
+                ],
+            )
+        }
+        AnyHedgeRequest::Settle { .. } => {
+            let matures = date_time(row.maturity_ms);
+            let mut rest = Vec::new();
+            let last = row.last_price.map(|(p, _)| p);
+            if state.now_ms >= row.maturity_ms {
+                rest.push(format!(
+                    "Matured at {matures} UTC: the desk settles at maturity"
+                ));
+                rest.push("with the first stored oracle message at or after it.".into());
+            } else if let Some(p) = last.filter(|p| *p <= row.low_price || *p >= row.high_price) {
+                let (side, bound) = if p <= row.low_price {
+                    ("at or below low", row.low_price)
+                } else {
+                    ("at or above high", row.high_price)
+                };
+                rest.push(format!(
+                    "The last price {} is {side} {}: the desk liquidates",
+                    price(p, row.price_decimals),
+                    price(bound, row.price_decimals)
+                ));
+                rest.push("with the stored oracle message that crossed it.".into());
+            } else {
+                rest.push(format!(
+                    "Not matured (matures {matures} UTC) and the last price is inside"
+                ));
+                rest.push(format!(
+                    "low {} … high {}: the desk settles only if a stored message crosses",
+                    price(row.low_price, row.price_decimals),
+                    price(row.high_price, row.price_decimals)
+                ));
+                rest.push("one; otherwise it says so in the journal and sends nothing.".into());
+            }
+            rest.push(at_last(&row));
+            rest.push(policy(ActionKind::SettleContract));
+            (
+                format!(
+                    "Settle contract {} now?",
+                    super::format::short_address(&address)
+                ),
+                rest,
+            )
+        }
+    };
+    lines.extend(rest);
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title,
+        lines,
+        command: DeskCommand::AnyHedge(request),
+    })));
+}
+
+/// Unix milliseconds as `2026-11-21 09:30`.
+fn date_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// Opens the popup that shows what `l` will sign for the selected position.

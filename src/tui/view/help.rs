@@ -1,43 +1,70 @@
-//! `?`: every key, generated from the keymap so it can never disagree with it.
+//! `?`: every key, generated from the keymap so it can never disagree with it. Keys that
+//! work everywhere on the left, each tab's own keys under the tab's name on the right (one
+//! list when the screen is too narrow for two).
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::popup;
-use crate::tui::state::AppState;
+use crate::tui::state::{AppState, Tab};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let t = &state.theme;
     let rows: Vec<_> = state.keymap.rows().collect();
-    let mut lines: Vec<Line> = rows
-        .iter()
-        .map(|(_, keys, desc, _)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{keys:>16}  "),
-                    Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(*desc),
-            ])
-        })
-        .collect();
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
+    let key_style = Style::new().fg(t.accent).add_modifier(Modifier::BOLD);
+    let entry = |keys: &str, width: usize, desc: &str| {
+        Line::from(vec![
+            Span::styled(format!("{keys:>width$}  "), key_style),
+            Span::raw(desc.to_string()),
+        ])
+    };
+    let notes: Vec<Line> = [
         "Confirm popup: y confirm · n or esc cancel.",
-        Style::new().fg(t.muted),
-    )));
-    lines.push(Line::from(Span::styled(
         "Palette: type to filter · up/down choose · enter runs · esc closes.",
-        Style::new().fg(t.muted),
-    )));
-    lines.push(Line::from(Span::styled(
         "Rebind keys in the config under [ui.keys], e.g. quit = [\"q\", \"ctrl-c\"].",
-        Style::new().fg(t.muted),
-    )));
-    let rect = popup(frame, area, 80, lines.len() as u16 + 2);
+    ]
+    .into_iter()
+    .map(|s| Line::from(Span::styled(s, Style::new().fg(t.muted))))
+    .collect();
+
+    let global: Vec<_> = rows.iter().filter(|r| r.3.tab().is_none()).collect();
+    let mut tabs: Vec<u8> = rows.iter().filter_map(|r| r.3.tab()).collect();
+    tabs.sort_unstable();
+    tabs.dedup();
+    let global_keys = global.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let tab_keys = rows
+        .iter()
+        .filter(|r| r.3.tab().is_some())
+        .map(|r| r.1.len())
+        .max()
+        .unwrap_or(0);
+    let left: Vec<Line> = global
+        .iter()
+        .map(|(_, keys, desc, _)| entry(keys, global_keys, desc))
+        .collect();
+    let mut right: Vec<Line> = Vec::new();
+    for n in tabs {
+        let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
+        if !right.is_empty() {
+            right.push(Line::from(""));
+        }
+        right.push(Line::from(Span::styled(
+            format!("{n} {title}"),
+            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
+        )));
+        let prefix = format!("{title} tab: ");
+        for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
+            let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
+            right.push(entry(keys, tab_keys, desc));
+        }
+    }
+    let width_of = |lines: &[Line]| lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let (left_w, right_w) = (width_of(&left), width_of(&right));
+    let two_columns = left_w + 3 + right_w + 2 <= area.width.saturating_sub(2);
+
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(Style::new().fg(t.accent))
@@ -46,5 +73,37 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
             Style::new().fg(t.title).add_modifier(Modifier::BOLD),
         ))
         .style(super::base(state));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    if !two_columns {
+        let mut lines: Vec<Line> = rows
+            .iter()
+            .map(|(_, keys, desc, _)| entry(keys, 16, desc))
+            .collect();
+        lines.push(Line::from(""));
+        lines.extend(notes);
+        let rect = popup(frame, area, 80, lines.len() as u16 + 2);
+        frame.render_widget(Paragraph::new(lines).block(block), rect);
+        return;
+    }
+    let body = left.len().max(right.len()) as u16;
+    let notes_width = width_of(&notes);
+    let width = (left_w + 3 + right_w).max(notes_width) + 2;
+    let height = body + 1 + notes.len() as u16 + 2;
+    let rect = popup(frame, area, width, height);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [columns, _, notes_area] = Layout::vertical([
+        Constraint::Length(body),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let [left_area, _, right_area] = Layout::horizontal([
+        Constraint::Length(left_w),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(columns);
+    frame.render_widget(Paragraph::new(left), left_area);
+    frame.render_widget(Paragraph::new(right), right_area);
+    frame.render_widget(Paragraph::new(notes), notes_area);
 }

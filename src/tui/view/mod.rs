@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `AppState`, so snapshot tests see what the operator sees.
 
 mod actions_tab;
+mod anyhedge_tab;
 mod chain_bar;
 mod confirm;
 mod desk_tab;
@@ -39,6 +40,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
     match state.tab {
         Tab::Desk(crate::desks::Desk::Oracle) => oracle_tab::render(frame, body, state),
         Tab::Desk(crate::desks::Desk::Liquidator) => liquidator_tab::render(frame, body, state),
+        Tab::Desk(crate::desks::Desk::AnyHedge) => anyhedge_tab::render(frame, body, state),
         Tab::Desk(desk) => desk_tab::render(frame, body, state, desk),
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
@@ -53,6 +55,9 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Some(Overlay::DeskConfirm(c)) => confirm::render_desk(frame, area, state, c),
         Some(Overlay::LiquidationDetail(id)) => {
             liquidator_tab::render_detail(frame, area, state, *id)
+        }
+        Some(Overlay::AnyHedgeDetail(item)) => {
+            anyhedge_tab::render_detail(frame, area, state, *item)
         }
     }
 }
