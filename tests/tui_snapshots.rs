@@ -1308,7 +1308,7 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
         7,
         PositionState::Funding,
     );
-    funding.action = Some((16, "failed".into()));
+    funding.action = Some((16, ActionState::Failed));
     let mut redeeming = contract(
         C_REDEEMING,
         20_060.0,
@@ -1326,7 +1326,7 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
         short_signed: true,
         long_signed: false,
     });
-    redeeming.action = Some((18, "confirmed".into()));
+    redeeming.action = Some((18, ActionState::Confirmed));
     let mut near_low = contract(
         C_NEAR_LOW,
         247_410.0,
@@ -1337,7 +1337,7 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
         30,
         PositionState::Live,
     );
-    near_low.action = Some((20, "confirmed".into()));
+    near_low.action = Some((20, ActionState::Confirmed));
     let mut matured = contract(
         C_MATURED,
         4_123.0,
@@ -1360,7 +1360,7 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
         PositionState::Settling,
     );
     settling.maturity_ms = NOW - 300_000;
-    settling.action = Some((22, "sent".into()));
+    settling.action = Some((22, ActionState::Sent));
     let settled = |address, cents, start, mults, started_h, days, action| {
         let mut c = contract(
             address,
@@ -1372,7 +1372,7 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
             days,
             PositionState::Settled,
         );
-        c.action = Some((action, "confirmed".into()));
+        c.action = Some((action, ActionState::Confirmed));
         c
     };
     let positions = vec![

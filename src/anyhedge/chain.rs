@@ -21,7 +21,7 @@ pub type Params = HedgeFactory::Params;
 
 /// The smallest payout of a side, and what the long posts on top of its input
 /// (`HedgeContract.DUST`).
-pub const DUST: u64 = 1332;
+pub use super::math::DUST;
 
 /// A side of the hedge, as the contract numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +31,33 @@ pub enum Side {
     Short = 0,
     /// The long: takes the leveraged exposure.
     Long = 1,
+}
+
+impl Side {
+    /// `short` or `long`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Short => "short",
+            Side::Long => "long",
+        }
+    }
+
+    /// Parses `short` or `long`.
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "short" => Some(Side::Short),
+            "long" => Some(Side::Long),
+            _ => None,
+        }
+    }
+
+    /// The other party.
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Short => Side::Long,
+            Side::Long => Side::Short,
+        }
+    }
 }
 
 /// How `settle` ended a contract (`Settled.kind`).

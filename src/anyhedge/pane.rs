@@ -24,21 +24,8 @@ pub struct AnyHedgeSnapshot {
     pub last_cycle_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The watchtower's "hedge": protected against the price falling.
-    Short,
-    Long,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Short => "short",
-            Side::Long => "long",
-        }
-    }
-}
+/// The sides as the contract numbers them (the watchtower's "hedge" is the short).
+pub use crate::anyhedge::chain::Side;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfferRow {
@@ -98,7 +85,7 @@ pub struct PositionRow {
     /// A mutual redemption proposal: its kind and which signatures are in.
     pub redemption: Option<RedemptionRow>,
     /// The newest action about this contract: id and state.
-    pub action: Option<(i64, String)>,
+    pub action: Option<(i64, crate::actions::ActionState)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,11 +189,6 @@ impl PositionState {
 
 impl PositionRow {
     /// The newest action about the contract, its state parsed.
-    pub fn action_state(&self) -> Option<(i64, crate::actions::ActionState)> {
-        let (id, state) = self.action.as_ref()?;
-        Some((*id, state.parse().ok()?))
-    }
-
     /// How far the last price has moved from the start towards the bound it moves to, in
     /// basis points of that distance: -10,000 at low, 0 at the start, 10,000 at high, beyond
     /// them once crossed.

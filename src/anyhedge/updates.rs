@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::anyhedge::chain::Side;
-use crate::store::anyhedge::{Position, side_name};
+use crate::store::anyhedge::Position;
 
 /// One update for one wallet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,7 +107,7 @@ impl Updates {
             let mut meta = meta.clone();
             if let Some(m) = meta.as_object_mut() {
                 m.insert("address".into(), json!(position.address.to_string()));
-                m.insert("position".into(), json!(side_name(side)));
+                m.insert("position".into(), json!(side.as_str()));
             }
             self.publish_to(
                 [position.wallet_hash(side).to_string()],

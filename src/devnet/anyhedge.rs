@@ -17,10 +17,8 @@ use crate::anyhedge::chain::{
 use crate::chain::contracts::{HedgeContract, HedgeFactory, TestToken};
 use crate::store::{Deployment, Store};
 
-/// The deployment name of the factory.
-pub const FACTORY: &str = "anyhedge.factory";
-/// The deployment name of the collateral token.
-pub const COLLATERAL: &str = "anyhedge.collateral";
+/// The deployment names the desk looks the contracts up by.
+pub use crate::anyhedge::desk::{COLLATERAL, FACTORY};
 
 /// Where [`deploy_anyhedge`] put the contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

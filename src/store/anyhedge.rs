@@ -18,33 +18,8 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// `short` or `long`.
-pub fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Short => "short",
-        Side::Long => "long",
-    }
-}
-
-/// Parses `short` or `long`.
-pub fn parse_side(s: &str) -> Option<Side> {
-    match s {
-        "short" => Some(Side::Short),
-        "long" => Some(Side::Long),
-        _ => None,
-    }
-}
-
-/// The other party.
-pub fn opposite(side: Side) -> Side {
-    match side {
-        Side::Short => Side::Long,
-        Side::Long => Side::Short,
-    }
-}
-
 fn side_col(s: &str) -> Result<Side, StoreError> {
-    parse_side(s).ok_or_else(|| StoreError::Invalid(format!("unknown side {s:?} in the store")))
+    Side::parse(s).ok_or_else(|| StoreError::Invalid(format!("unknown side {s:?} in the store")))
 }
 
 /// Where an offer stands.
@@ -706,7 +681,7 @@ fn offer_where(filter: &OfferFilter) -> (String, Vec<Value>) {
     }
     if let Some(side) = filter.position {
         clauses.push("o.position = ?".into());
-        values.push(Value::Text(side_name(side).into()));
+        values.push(Value::Text(side.as_str().into()));
     }
     if let Some(w) = &filter.counter_party_wallet_hash {
         clauses.push(
@@ -759,7 +734,7 @@ fn insert_offer(c: &Connection, new: &NewOffer) -> Result<i64, StoreError> {
              oracle_pubkey, leveraged, expires_at, created_at, updated_at)
          VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
         params![
-            side_name(new.position),
+            new.position.as_str(),
             new.wallet_hash,
             new.address.to_string(),
             to_i64("satoshis", new.satoshis)?,
@@ -1278,7 +1253,7 @@ fn insert_position(tx: &Transaction<'_>, new: &NewPosition) -> Result<i64, Store
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 id,
-                m.position_taker.map(side_name),
+                m.position_taker.map(Side::as_str),
                 m.liquidity_fee,
                 m.network_fee,
                 m.total_short_funding_sats
@@ -1308,7 +1283,7 @@ fn upsert_funding_proposal(
              submitted_at = excluded.submitted_at",
         params![
             position_id,
-            side_name(side),
+            side.as_str(),
             proposal.signature,
             to_i64("deadline", proposal.deadline)?,
             to_i64("sats", proposal.sats)?,
@@ -1385,7 +1360,7 @@ impl crate::store::Store {
                 "WHERE o.status = 'pending' AND o.position = ? AND o.oracle_pubkey = ?",
                 "ORDER BY o.created_at, o.id",
                 &[
-                    Value::Text(side_name(position).into()),
+                    Value::Text(position.as_str().into()),
                     Value::Text(oracle_pubkey),
                 ],
             )
@@ -1806,7 +1781,7 @@ impl crate::store::Store {
                     params![
                         p.id,
                         terms.redemption_type.as_str(),
-                        side_name(initiator),
+                        initiator.as_str(),
                         to_i64("short_satoshis", terms.short_satoshis)?,
                         to_i64("long_satoshis", terms.long_satoshis)?,
                         i64::from(terms.settlement_price),

@@ -64,6 +64,40 @@ pub fn age(now_ms: i64, then_ms: i64) -> String {
     }
 }
 
+/// Unix milliseconds as `2026-11-21 09:30` (UTC).
+pub fn date_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Unix milliseconds as `09:30:12` (UTC).
+pub fn clock(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+pub fn truncate(text: &str, width: usize) -> String {
+    let columns = |s: &str| ratatui::text::Span::raw(s).width();
+    if columns(text) <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let next = i + c.len_utf8();
+        if columns(&text[..next]) + 1 > width {
+            break;
+        }
+        end = next;
+    }
+    format!("{}…", &text[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,7 +144,7 @@ pub enum AnyHedgeOp {
 pub fn anyhedge_request(row: &PositionRow, op: AnyHedgeOp) -> Result<AnyHedgeRequest, String> {
     let address = row.address.to_checksum(None);
     let short = super::format::short_address(&address);
-    let action = row.action_state();
+    let action = row.action;
     // `#12 sent`: an action still on its way.
     let in_flight = |(id, s): (i64, ActionState)| {
         matches!(
@@ -504,14 +504,14 @@ mod tests {
                 address: address.clone()
             })
         );
-        funding.action = Some((12, "sent".into()));
+        funding.action = Some((12, crate::actions::ActionState::Sent));
         assert_eq!(err(funding.clone(), Fund), "0x8a3F…c21B: funding #12 sent");
-        funding.action = Some((12, "failed".into()));
+        funding.action = Some((12, crate::actions::ActionState::Failed));
         assert!(matches!(
             anyhedge_request(&funding, Fund),
             Ok(AnyHedgeRequest::CompleteFunding { .. })
         ));
-        funding.action = Some((12, "confirmed".into()));
+        funding.action = Some((12, crate::actions::ActionState::Confirmed));
         assert_eq!(
             anyhedge_request(&funding, Fund),
             Ok(AnyHedgeRequest::ValidateFunding {
@@ -536,7 +536,7 @@ mod tests {
             "0x8a3F…c21B is not funded yet"
         );
         let mut settling = row(PositionState::Settling);
-        settling.action = Some((14, "approved".into()));
+        settling.action = Some((14, crate::actions::ActionState::Approved));
         assert_eq!(
             err(settling.clone(), Settle),
             "0x8a3F…c21B: settling, #14 approved"

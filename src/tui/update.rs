@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::format;
 use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
 use super::state::{
@@ -460,7 +461,7 @@ fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
                 ),
                 policy(ActionKind::FundContract),
             ];
-            if let Some((id, s)) = row.action_state() {
+            if let Some((id, s)) = row.action {
                 rest.push(format!(
                     "The last attempt, action #{id}, {s}: this tries again."
                 ));
@@ -471,7 +472,7 @@ fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
             )
         }
         AnyHedgeRequest::ValidateFunding { .. } => {
-            let id = row.action_state().map(|(id, _)| id).unwrap_or_default();
+            let id = row.action.map(|(id, _)| id).unwrap_or_default();
             (
                 format!(
                     "Check the funding of {}?",
@@ -509,7 +510,7 @@ fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
             )
         }
         AnyHedgeRequest::Settle { .. } => {
-            let matures = date_time(row.maturity_ms);
+            let matures = format::date_time(row.maturity_ms);
             let mut rest = Vec::new();
             let last = row.last_price.map(|(p, _)| p);
             if state.now_ms >= row.maturity_ms {
@@ -557,13 +558,6 @@ fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
         lines,
         command: DeskCommand::AnyHedge(request),
     })));
-}
-
-/// Unix milliseconds as `2026-11-21 09:30`.
-fn date_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 /// Opens the popup that shows what `l` will sign for the selected position.

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::actions::{ActionQueue, ActionState};
-use crate::anyhedge::chain::Side as ChainSide;
 use crate::anyhedge::offers::lifecycle::parameters_of;
 use crate::anyhedge::pane::{
-    OfferRow, OracleRow, PositionRow, PositionState, RedemptionRow, SettlementRow, Side,
+    OfferRow, OracleRow, PositionRow, PositionState, RedemptionRow, SettlementRow,
 };
 use crate::store::Store;
 use crate::store::anyhedge::{OfferFilter, OfferStatus, PositionFilter};
@@ -21,13 +20,6 @@ pub struct Built {
     pub positions: Vec<PositionRow>,
     pub settlements: Vec<SettlementRow>,
     pub oracles: Vec<OracleRow>,
-}
-
-fn side(s: ChainSide) -> Side {
-    match s {
-        ChainSide::Short => Side::Short,
-        ChainSide::Long => Side::Long,
-    }
 }
 
 pub async fn build(store: &Store, queue: &ActionQueue) -> anyhow::Result<Built> {
@@ -69,7 +61,7 @@ pub async fn build(store: &Store, queue: &ActionQueue) -> anyhow::Result<Built> 
         .map(|o| OfferRow {
             id: o.id,
             status: o.status.as_str().to_string(),
-            side: side(o.position),
+            side: o.position,
             wallet_hash: o.wallet_hash,
             satoshis: o.satoshis,
             duration_secs: o.duration_seconds,
@@ -178,7 +170,7 @@ pub async fn build(store: &Store, queue: &ActionQueue) -> anyhow::Result<Built> 
                 short_signed: r.short_signature.is_some(),
                 long_signed: r.long_signature.is_some(),
             }),
-            action: action.map(|(id, s)| (id, s.to_string())),
+            action,
         });
     }
     built

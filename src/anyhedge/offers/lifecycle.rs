@@ -19,7 +19,7 @@ use crate::anyhedge::message;
 use crate::anyhedge::updates::Updates;
 use crate::store::anyhedge::{
     Acceptance, CounterParty, FundingProposal, NewPosition, Offer, OfferStatus, Position,
-    PositionMetadata, Refused, StartingMessage, SweptOffer, opposite, side_name,
+    PositionMetadata, Refused, StartingMessage, SweptOffer,
 };
 use crate::store::{Store, StoreError};
 
@@ -165,7 +165,7 @@ pub fn signature_reason(e: &SignatureCheckError, side: Side) -> String {
             recovered,
         } => format!(
             "signed by {recovered}, not by the {} party {expected}",
-            side_name(side)
+            side.as_str()
         ),
         other => other.to_string(),
     }
@@ -312,7 +312,7 @@ impl OfferBook {
         action: &str,
         extra: serde_json::Value,
     ) {
-        let mut meta = json!({"id": offer.id, "position": side_name(offer.position)});
+        let mut meta = json!({"id": offer.id, "position": offer.position.as_str()});
         if let (Some(m), serde_json::Value::Object(extra)) = (meta.as_object_mut(), extra) {
             m.extend(extra);
         }
@@ -397,7 +397,7 @@ impl OfferBook {
         let terms = contract_terms(&offer, &start)?;
         let parties = contract_parties(&offer, by.address, collateral, oracle);
         let contract_address = predict_address(factory, &build_params(&parties, &terms));
-        let satoshis = match opposite(offer.position) {
+        let satoshis = match offer.position.opposite() {
             Side::Short => terms.short_input_sats,
             Side::Long => terms.long_input_sats,
         };
@@ -462,7 +462,7 @@ impl OfferBook {
             }
             .into());
         }
-        let taker = opposite(offer.position);
+        let taker = offer.position.opposite();
         let proposal = counterparty_funding
             .map(|signed| {
                 let params = build_params(&cp.parties, &cp.terms);
@@ -544,7 +544,7 @@ pub async fn sweep_expired_deadlines(
 ) -> Result<Vec<SweptOffer>, StoreError> {
     let swept = store.anyhedge_sweep_expired_deadlines(now).await?;
     for s in &swept {
-        let mut meta = json!({"id": s.offer.id, "position": side_name(s.offer.position)});
+        let mut meta = json!({"id": s.offer.id, "position": s.offer.position.as_str()});
         meta["contract_address"] = json!(s.counter_party.contract_address.to_string());
         meta["settlement_deadline"] = json!(s.counter_party.settlement_deadline);
         updates.publish_to(

@@ -9,7 +9,7 @@
 //! are suggested.
 
 use crate::anyhedge::chain::Side;
-use crate::store::anyhedge::{Offer, OfferStatus, opposite};
+use crate::store::anyhedge::{Offer, OfferStatus};
 
 /// How far (in sats, either way) a match may be from the estimated counterparty amount.
 pub const SATS_RANGE: f64 = 10_000.0;
@@ -48,7 +48,7 @@ pub fn counterparty_sats(position: Side, amount: u64, low_liquidation_multiplier
 /// An offer the requester could take at all: the other side, pending, not expired at `now`,
 /// on the same oracle, and not the requester's own.
 fn takeable(query: &MatchQuery, offer: &Offer, now: i64) -> bool {
-    offer.position == opposite(query.position)
+    offer.position == query.position.opposite()
         && offer.status == OfferStatus::Pending
         && !offer.is_expired(now)
         && offer.oracle_pubkey == query.oracle_pubkey

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::anyhedge::chain::{self, Side, build_params};
 use crate::anyhedge::message;
-use crate::store::anyhedge::{CounterParty, FundingProposal, Offer, Position, side_name};
+use crate::store::anyhedge::{CounterParty, FundingProposal, Offer, Position};
 use crate::store::anyhedge_oracles::{OracleRecord, PriceMessageRow};
 
 fn proposal_json(p: Option<&FundingProposal>) -> Value {
@@ -52,7 +52,7 @@ pub fn position_json(p: &Position) -> Value {
     let redemption = p.mutual_redemption.as_ref().map_or(Value::Null, |r| {
         json!({
             "redemption_type": r.terms.redemption_type.as_str(),
-            "initiator": side_name(r.terms.initiator),
+            "initiator": r.terms.initiator.as_str(),
             "short_satoshis": r.terms.short_satoshis,
             "long_satoshis": r.terms.long_satoshis,
             "settlement_price": r.terms.settlement_price,
@@ -68,7 +68,7 @@ pub fn position_json(p: &Position) -> Value {
     );
     let metadata = p.metadata.as_ref().map_or(Value::Null, |m| {
         json!({
-            "position_taker": m.position_taker.map(side_name),
+            "position_taker": m.position_taker.map(Side::as_str),
             "liquidity_fee": m.liquidity_fee,
             "network_fee": m.network_fee,
             "total_short_funding_sats": m.total_short_funding_sats,
@@ -161,7 +161,7 @@ pub fn offer_json(o: &Offer, position: Option<&Position>) -> Value {
     json!({
         "id": o.id,
         "status": o.status.as_str(),
-        "position": side_name(o.position),
+        "position": o.position.as_str(),
         "wallet_hash": o.wallet_hash,
         "address": o.address.to_string(),
         "satoshis": o.satoshis,

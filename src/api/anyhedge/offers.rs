@@ -20,7 +20,7 @@ use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Payload, QueryParams};
 use crate::api::pagination::{PageRequest, page};
-use crate::store::anyhedge::{NewOffer, Offer, OfferFilter, OfferStatus, opposite, side_name};
+use crate::store::anyhedge::{NewOffer, Offer, OfferFilter, OfferStatus};
 
 /// An offer with its hedge position (when settled) loaded.
 async fn render(state: &ApiState, offer: &Offer) -> Result<Value, ApiError> {
@@ -186,7 +186,7 @@ pub async fn find_match(
     };
     let candidates = state
         .store
-        .anyhedge_pending_offers(opposite(position), oracle_pubkey.clone())
+        .anyhedge_pending_offers(position.opposite(), oracle_pubkey.clone())
         .await?;
     let matching = matching::find_match(&query, &candidates, now);
     let similar = match matching {
@@ -203,7 +203,7 @@ pub async fn find_match(
     };
     Ok(Json(json!({
         "wallet_hash": body.wallet_hash,
-        "position": side_name(position),
+        "position": position.as_str(),
         "satoshis": body.satoshis,
         "duration_seconds": body.duration_seconds,
         "low_liquidation_multiplier": body.low_liquidation_multiplier,

@@ -36,7 +36,7 @@ use crate::api::extract::{Payload, QueryParams};
 use crate::api::pagination::{PageRequest, page};
 use crate::store::anyhedge::{
     FundingStatus, NewPosition, Position, PositionFee, PositionFilter, PositionMetadata,
-    RedemptionProposal, RedemptionType, parse_side as side_of, side_name,
+    RedemptionProposal, RedemptionType,
 };
 
 /// The resource name of position updates.
@@ -413,7 +413,7 @@ pub async fn submit_funding_proposal(
         &updated,
         POSITION_RESOURCE,
         "funding_proposal",
-        json!({"updated_position": side_name(side)}),
+        json!({"updated_position": side.as_str()}),
     );
     let status =
         if updated.short_funding_proposal.is_some() && updated.long_funding_proposal.is_some() {
@@ -456,7 +456,7 @@ pub async fn complete_funding(
     let missing: Vec<&str> = [Side::Short, Side::Long]
         .into_iter()
         .filter(|s| p.funding_proposal(*s).is_none())
-        .map(side_name)
+        .map(Side::as_str)
         .collect();
     if !missing.is_empty() {
         return Err(ApiError::conflict(format!(
@@ -658,7 +658,7 @@ pub async fn mutual_redemption(
         signatures[i] = Some(format!("0x{}", hex::encode(&bytes)));
     }
     let initiator = match body.initiator.as_deref() {
-        Some(i) => side_of(i.trim()).ok_or_else(|| {
+        Some(i) => Side::parse(i.trim()).ok_or_else(|| {
             ApiError::field(
                 "initiator",
                 format!("must be \"short\" or \"long\", got {i:?}"),

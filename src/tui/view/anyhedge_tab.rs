@@ -433,7 +433,7 @@ fn contract_cells(t: &Theme, now_ms: i64, p: &PositionRow) -> Vec<Line<'static>>
         Some((short, long)) if !settled => (Line::from(bch(short)), Line::from(bch(long))),
         _ => (dash(), dash()),
     };
-    let action = match p.action_state() {
+    let action = match p.action {
         Some((id, s)) => Line::from(Span::styled(format!("#{id} {s}"), action_style(t, s))),
         None => match &p.action {
             Some((id, s)) => Line::from(format!("#{id} {s}")),
@@ -653,9 +653,9 @@ fn oracle_line(t: &Theme, now_ms: i64, o: &OracleRow, width: usize) -> Line<'sta
     let room = width.saturating_sub(used);
     spans.push(match &o.last_poll {
         Some(poll) if poll.starts_with("failed") => {
-            Span::styled(truncate(poll, room), Style::new().fg(t.error))
+            Span::styled(format::truncate(poll, room), Style::new().fg(t.error))
         }
-        Some(poll) => Span::raw(truncate(poll, room)),
+        Some(poll) => Span::raw(format::truncate(poll, room)),
         None => Span::styled("not yet", muted),
     });
     Line::from(spans)
@@ -673,7 +673,7 @@ fn journal_line(t: &Theme, j: &JournalLine, width: usize) -> Line<'static> {
     let room = width.saturating_sub(clock.len());
     Line::from(vec![
         Span::styled(clock, Style::new().fg(t.muted)),
-        Span::styled(truncate(&j.message, room), style),
+        Span::styled(format::truncate(&j.message, room), style),
     ])
 }
 
@@ -772,16 +772,15 @@ fn contract_detail(
         PositionState::Settled => String::new(),
     }));
     lines.push(Line::from(status));
-    lines.push(match (&p.action, p.action_state()) {
-        (_, Some((id, s))) => row(
+    lines.push(match p.action {
+        Some((id, s)) => row(
             "action",
             Span::styled(
                 format!("#{id} {s} (the newest about this contract)"),
                 action_style(t, s),
             ),
         ),
-        (Some((id, s)), None) => row("action", Span::raw(format!("#{id} {s}"))),
-        (None, None) => row("action", Span::styled("none yet", muted)),
+        None => row("action", Span::styled("none yet", muted)),
     });
     lines.push(Line::from(""));
 
@@ -825,18 +824,18 @@ fn contract_detail(
         "start",
         Span::raw(format!(
             "{} UTC at {}",
-            date_time(p.start_ms),
+            format::date_time(p.start_ms),
             price(p.start_price, d)
         )),
     ));
     let maturity = if p.maturity_ms > now {
         format!(
             "{} UTC (in {})",
-            date_time(p.maturity_ms),
+            format::date_time(p.maturity_ms),
             countdown((p.maturity_ms - now) as u64 / 1000)
         )
     } else {
-        format!("{} UTC (passed)", date_time(p.maturity_ms))
+        format!("{} UTC (passed)", format::date_time(p.maturity_ms))
     };
     lines.push(row("maturity", Span::raw(maturity)));
     let mut range = vec![
@@ -917,7 +916,7 @@ fn contract_detail(
             Span::raw(format!(
                 "{}{at_price}, {} UTC: short got {} BCH, long got {} BCH",
                 s.kind,
-                date_time(s.at_ms),
+                format::date_time(s.at_ms),
                 bch(s.short_sats),
                 bch(s.long_sats)
             )),
@@ -1001,7 +1000,7 @@ fn offer_detail(state: &AppState, snap: &AnyHedgeSnapshot, o: &OfferRow) -> Vec<
         "created",
         Span::raw(format!(
             "{} UTC ({} ago)",
-            date_time(o.created_at_ms),
+            format::date_time(o.created_at_ms),
             format::age(now, o.created_at_ms)
         )),
     ));
@@ -1010,14 +1009,14 @@ fn offer_detail(state: &AppState, snap: &AnyHedgeSnapshot, o: &OfferRow) -> Vec<
             "deadline",
             Span::raw(format!(
                 "{} UTC (in {}): accepted, it returns to pending unless settled by then",
-                clock(at),
+                format::clock(at),
                 countdown((at - now) as u64 / 1000)
             )),
         ),
         Some(at) => row(
             "deadline",
             Span::styled(
-                format!("{} UTC passed: it returns to pending", clock(at)),
+                format!("{} UTC passed: it returns to pending", format::clock(at)),
                 Style::new().fg(t.warn),
             ),
         ),
@@ -1108,38 +1107,6 @@ fn countdown(secs: u64) -> String {
     }
 }
 
-fn date_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-fn clock(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-/// `text` cut to `width` columns, ending in `…` when cut.
-fn truncate(text: &str, width: usize) -> String {
-    let columns = |s: &str| Span::raw(s).width();
-    if columns(text) <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut end = 0;
-    for (i, c) in text.char_indices() {
-        let next = i + c.len_utf8();
-        if columns(&text[..next]) + 1 > width {
-            break;
-        }
-        end = next;
-    }
-    format!("{}…", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1182,6 +1149,6 @@ mod tests {
         assert_eq!(countdown(3 * 3_600 + 12 * 60), "3h 12m");
         assert_eq!(countdown(4 * 60 + 5), "4m 05s");
         assert_eq!(countdown(42), "42s");
-        assert_eq!(truncate("relay poll failed", 10), "relay pol…");
+        assert_eq!(format::truncate("relay poll failed", 10), "relay pol…");
     }
 }

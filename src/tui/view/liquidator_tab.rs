@@ -130,16 +130,17 @@ fn header_lines(state: &AppState, snap: &LiquidatorSnapshot) -> Vec<Line<'static
         sep(),
     ];
     match snap.head {
-        Some((number, time)) => {
-            first.push(Span::raw(format!("head #{number} at {} UTC", clock(time))))
-        }
+        Some((number, time)) => first.push(Span::raw(format!(
+            "head #{number} at {} UTC",
+            format::clock(ms(time))
+        ))),
         None => first.push(Span::styled("no head yet", muted)),
     }
     if snap.valued_at != 0 {
         first.push(sep());
         first.push(Span::raw(format!(
             "valued at {} UTC",
-            clock(snap.valued_at)
+            format::clock(ms(snap.valued_at))
         )));
     }
     let m = &snap.metrics;
@@ -257,7 +258,7 @@ fn render_table(frame: &mut Frame, area: Rect, state: &AppState, snap: &Liquidat
             .zip(RIGHT)
             .map(|(line, right)| Cell::from(if right { line.right_aligned() } else { line }))
             .collect();
-        out.push(Cell::from(truncate(reason, reason_width)));
+        out.push(Cell::from(format::truncate(reason, reason_width)));
         Row::new(out)
     });
     let header = Row::new(TITLES.iter().enumerate().map(|(i, title)| {
@@ -297,7 +298,7 @@ fn render_why(frame: &mut Frame, area: Rect, state: &AppState) {
         Span::styled(head, Style::new().fg(t.muted).add_modifier(Modifier::BOLD)),
         Span::styled(label, state_style(t, row.state)),
         Span::styled(": ", Style::new().fg(t.muted)),
-        Span::raw(truncate(&row.reason, room)),
+        Span::raw(format::truncate(&row.reason, room)),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
@@ -529,13 +530,13 @@ fn detail_lines(
         };
         Span::raw(format!(
             "{} UTC by {by}, confirmable until {} UTC",
-            clock(p.frozen_time),
-            clock(p.frozen_time.saturating_add(FREEZE_WINDOW_SECS))
+            format::clock(ms(p.frozen_time)),
+            format::clock(ms(p.frozen_time.saturating_add(FREEZE_WINDOW_SECS)))
         ))
     };
     lines.push(Line::from(vec![label("frozen"), frozen]));
     let when = |at: Option<u64>| {
-        at.map(|s| format!("{} UTC", date_time(s)))
+        at.map(|s| format!("{} UTC", format::date_time(ms(s))))
             .unwrap_or_else(|| "unknown".into())
     };
     let mut created = format!("{} · deadline {}", when(p.created_at), when(p.deadline));
@@ -620,7 +621,7 @@ fn detail_lines(
         let rest = width.saturating_sub(head.len());
         lines.push(Line::from(vec![
             Span::raw(head),
-            Span::styled(truncate(&e.detail, rest), muted),
+            Span::styled(format::truncate(&e.detail, rest), muted),
         ]));
     }
 }
@@ -711,36 +712,9 @@ fn micros(us: u64) -> String {
     }
 }
 
-fn clock(secs: u64) -> String {
-    chrono::DateTime::from_timestamp(secs as i64, 0)
-        .map(|d| d.format("%H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-fn date_time(secs: u64) -> String {
-    chrono::DateTime::from_timestamp(secs as i64, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-/// `text` cut to `width` columns, ending in `…` when cut.
-fn truncate(text: &str, width: usize) -> String {
-    let columns = |s: &str| Span::raw(s).width();
-    if columns(text) <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut end = 0;
-    for (i, c) in text.char_indices() {
-        let next = i + c.len_utf8();
-        if columns(&text[..next]) + 1 > width {
-            break;
-        }
-        end = next;
-    }
-    format!("{}…", &text[..end])
+/// Unix seconds as the formatters' milliseconds.
+fn ms(secs: u64) -> i64 {
+    secs as i64 * 1000
 }
 
 #[cfg(test)]
@@ -774,11 +748,11 @@ mod tests {
 
     #[test]
     fn text_is_cut_to_width() {
-        assert_eq!(truncate("healthy on chain", 40), "healthy on chain");
-        assert_eq!(truncate("healthy on chain", 8), "healthy…");
-        assert_eq!(truncate("healthy", 7), "healthy");
-        assert_eq!(truncate("healthy", 0), "");
-        assert_eq!(truncate("ab", 1), "…");
+        assert_eq!(format::truncate("healthy on chain", 40), "healthy on chain");
+        assert_eq!(format::truncate("healthy on chain", 8), "healthy…");
+        assert_eq!(format::truncate("healthy", 7), "healthy");
+        assert_eq!(format::truncate("healthy", 0), "");
+        assert_eq!(format::truncate("ab", 1), "…");
         assert_eq!(micros(412), "412 µs");
         assert_eq!(micros(3_456), "3.4 ms");
     }
