@@ -1216,7 +1216,7 @@ const C_REDEEMED: &str = "0x9c7D6e5F4a3B2c1D0e9F8a7B6c5D4e3F2a1B0c9D";
 fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
     use hedgedesk::anyhedge::pane::{
         AnyHedgeSnapshot, JournalLine, OfferRow, OracleRow, PositionState, RedemptionRow,
-        SettlementRow, Side,
+        SettlementRow, Severity, Side,
     };
     let offer =
         |id: i64, status: &str, side, sats, days_h: (u64, u64), mults: (f64, f64), ago_s: i64| {
@@ -1472,18 +1472,21 @@ fn anyhedge_snapshot() -> hedgedesk::anyhedge::pane::AnyHedgeSnapshot {
         journal: vec![
             JournalLine {
                 at_ms: NOW - 20_000,
+                severity: Severity::Failure,
                 message:
                     "oracle 03a1f5c2e6…: relay poll failed: relay answered 503 Service Unavailable"
                         .into(),
             },
             JournalLine {
                 at_ms: NOW - 95_000,
+                severity: Severity::Failure,
                 message: format!(
                     "funding {C_FUNDING} failed (action #16): execution reverted: permit expired; `f` or complete_funding tries again"
                 ),
             },
             JournalLine {
                 at_ms: NOW - 180_000,
+                severity: Severity::Waiting,
                 message: format!("mutual redemption of {C_REDEEMING} needs both signatures"),
             },
         ],

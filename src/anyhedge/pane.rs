@@ -124,7 +124,16 @@ pub struct OracleRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalLine {
     pub at_ms: i64,
+    pub severity: Severity,
     pub message: String,
+}
+
+/// Whether a journal line reports something that went wrong or something the desk is
+/// still waiting for (a signature, a message, the chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Failure,
+    Waiting,
 }
 
 impl AnyHedgeSnapshot {
@@ -218,23 +227,6 @@ impl RedemptionRow {
     }
 }
 
-impl JournalLine {
-    /// Whether the line reports something that went wrong rather than something the desk is
-    /// still waiting for. The desk journals both as text; these are the words of its failures.
-    pub fn is_failure(&self) -> bool {
-        const FAILED: [&str; 6] = [
-            "failed",
-            "cannot",
-            "does not verify",
-            "not recorded",
-            "expired",
-            "error",
-        ];
-        let m = self.message.to_ascii_lowercase();
-        FAILED.iter().any(|w| m.contains(w))
-    }
-}
-
 /// Sats as an 8-decimal amount with the whole part grouped: `1,234.50000000`. Exact.
 pub fn bch(sats: u64) -> String {
     format!(
@@ -325,17 +317,5 @@ mod tests {
             row.last_price = Some((last, 0));
             assert_eq!(row.drift_bps(), Some(drift), "{last}");
         }
-    }
-
-    #[test]
-    fn journal_failures_are_told_apart() {
-        let line = |m: &str| JournalLine {
-            at_ms: 0,
-            message: m.into(),
-        };
-        assert!(line("oracle 02d0…: relay poll failed: timeout").is_failure());
-        assert!(line("cannot fund 0xab: the long side's funding permit expired at 9").is_failure());
-        assert!(!line("0xab is not funded on chain yet").is_failure());
-        assert!(!line("mutual redemption of 0xab needs both signatures").is_failure());
     }
 }

@@ -200,20 +200,21 @@ impl Runtime {
                 anyhow::anyhow!("anyhedge.chain: no [chains.{}]", config.anyhedge.chain)
             })?;
         let updates = Updates::default();
+        let (api_addr_tx, api_addr) = watch::channel(None);
         let desk = AnyHedgeDesk::new(
             config.clone(),
             anyhedge_chain,
             store.clone(),
             queue.clone(),
             updates.clone(),
-        );
+        )
+        .with_api_addr(api_addr.clone());
         let anyhedge = desk.subscribe();
         let anyhedge_requests = desk.requests();
         let anyhedge_chain_id = desk.chain.chain_id();
         supervisor.spawn("anyhedge", move |cancel| desk.clone().run(cancel));
 
         // The API listener (AnyHedge REST + WebSocket).
-        let (api_addr_tx, api_addr) = watch::channel(None);
         if config.api.enabled {
             let a = &config.anyhedge;
             let mut settings = crate::api::AnyHedgeApiSettings::new(anyhedge_chain_id);

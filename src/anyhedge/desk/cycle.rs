@@ -18,6 +18,7 @@ use crate::anyhedge::chain::{
 };
 use crate::anyhedge::message::verify::Scheme;
 use crate::anyhedge::offers::lifecycle::{OfferBook, parameters_of};
+use crate::anyhedge::pane::Severity;
 use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::store::anyhedge::{Funding, Position, RedemptionType, Settlement, SettlementType};
 
@@ -57,9 +58,9 @@ fn unhex(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 impl AnyHedgeDesk {
-    fn say_once(&self, memory: &mut Memory, key: String, message: String) {
+    fn say_once(&self, memory: &mut Memory, key: String, severity: Severity, message: String) {
         if memory.said.insert(key) {
-            self.journal(message);
+            self.journal(severity, message);
         }
     }
 
@@ -151,7 +152,10 @@ impl AnyHedgeDesk {
                     continue;
                 }
                 if validate {
-                    self.journal(format!("{address} is not funded on chain yet"));
+                    self.journal(
+                        Severity::Waiting,
+                        format!("{address} is not funded on chain yet"),
+                    );
                 }
             }
             let retry = match &last {
@@ -160,6 +164,7 @@ impl AnyHedgeDesk {
                     self.say_once(
                         memory,
                         format!("fund-failed:{}", a.id),
+                        Severity::Failure,
                         format!(
                             "funding {address} failed (action #{}): {}; `f` or complete_funding tries again",
                             a.id,
@@ -201,10 +206,14 @@ impl AnyHedgeDesk {
                 };
                 match ready.and_then(|p| p.mutual_redemption) {
                     Some(r) if r.is_signed_by_both() => {}
-                    Some(_) => self.journal(format!(
-                        "mutual redemption of {address} needs both signatures"
-                    )),
-                    None => self.journal(format!("{address} has no mutual redemption proposal")),
+                    Some(_) => self.journal(
+                        Severity::Waiting,
+                        format!("mutual redemption of {address} needs both signatures"),
+                    ),
+                    None => self.journal(
+                        Severity::Waiting,
+                        format!("{address} has no mutual redemption proposal"),
+                    ),
                 }
             }
         }
@@ -228,6 +237,7 @@ impl AnyHedgeDesk {
                 self.say_once(
                     memory,
                     format!("permit-expired:{address}:{side}:{}", proposal.deadline),
+                    Severity::Failure,
                     format!(
                         "cannot fund {address}: the {side} side's funding permit expired at {}; it must submit a new one",
                         proposal.deadline
@@ -242,6 +252,7 @@ impl AnyHedgeDesk {
             self.say_once(
                 memory,
                 format!("address-mismatch:{address}"),
+                Severity::Failure,
                 format!(
                     "cannot fund {address}: its terms create {} at factory {}",
                     predicted.to_checksum(None),
@@ -329,7 +340,10 @@ impl AnyHedgeDesk {
                 Ok(true)
             }
             Err(refused) => {
-                self.journal(format!("funding of {} not recorded: {refused}", p.address));
+                self.journal(
+                    Severity::Failure,
+                    format!("funding of {} not recorded: {refused}", p.address),
+                );
                 Ok(false)
             }
         }
@@ -374,6 +388,7 @@ impl AnyHedgeDesk {
             self.say_once(
                 memory,
                 format!("settle-failed:{}", a.id),
+                Severity::Failure,
                 format!(
                     "settling {address} failed (action #{}): {}; `s` tries again",
                     a.id,
@@ -418,7 +433,7 @@ impl AnyHedgeDesk {
         };
         let Some((prev, msg, kind)) = settlement::find(&msgs, &terms) else {
             if asked {
-                self.journal(format!(
+                self.journal(Severity::Waiting, format!(
                     "nothing settles {address} yet: it matures at {maturity} and no stored message crosses {} or {}",
                     t.low_price, t.high_price
                 ));
@@ -430,6 +445,7 @@ impl AnyHedgeDesk {
             self.say_once(
                 memory,
                 format!("schnorr:{address}"),
+                Severity::Failure,
                 format!(
                     "{address} is due for {} but its oracle signs with BCH Schnorr, which the EVM contract cannot check",
                     kind.as_str()
@@ -544,10 +560,10 @@ impl AnyHedgeDesk {
                         .anyhedge_record_redemption_tx(p.address, *tx_hash)
                         .await?
                 {
-                    self.journal(format!(
-                        "redemption of {} not recorded: {refused}",
-                        p.address
-                    ));
+                    self.journal(
+                        Severity::Failure,
+                        format!("redemption of {} not recorded: {refused}", p.address),
+                    );
                 }
                 Settlement {
                     spending_transaction: *tx_hash,
@@ -582,10 +598,10 @@ impl AnyHedgeDesk {
                 Ok(true)
             }
             Err(refused) => {
-                self.journal(format!(
-                    "settlement of {} not recorded: {refused}",
-                    p.address
-                ));
+                self.journal(
+                    Severity::Failure,
+                    format!("settlement of {} not recorded: {refused}", p.address),
+                );
                 Ok(false)
             }
         }
@@ -621,6 +637,7 @@ impl AnyHedgeDesk {
                 self.say_once(
                     memory,
                     format!("redeem-failed:{}", a.id),
+                    Severity::Failure,
                     format!(
                         "mutual redemption of {address} failed (action #{}): {}; the parties may sign new terms",
                         a.id,
@@ -636,6 +653,7 @@ impl AnyHedgeDesk {
             self.say_once(
                 memory,
                 format!("redeem-expired:{address}:{}", terms.deadline),
+                Severity::Failure,
                 format!(
                     "mutual redemption of {address} expired at {}; the parties must sign again",
                     terms.deadline

@@ -15,7 +15,7 @@ use alloy::primitives::Address;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::pane::{AnyHedgeSnapshot, JournalLine};
+use super::pane::{AnyHedgeSnapshot, JournalLine, Severity};
 use super::requests::AnyHedgeRequest;
 use crate::actions::ActionQueue;
 use crate::anyhedge::offers::lifecycle::{OfferBook, OfferSettings};
@@ -52,6 +52,8 @@ pub struct AnyHedgeDesk {
     polls: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<AnyHedgeRequest>>>,
     requests_tx: mpsc::UnboundedSender<AnyHedgeRequest>,
+    /// Where the API listens, once it does (the pane shows it).
+    api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
 }
 
 /// The contracts the desk works with, once found.
@@ -86,7 +88,17 @@ impl AnyHedgeDesk {
             polls: Arc::default(),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
+            api_addr: watch::channel(None).1,
         }
+    }
+
+    /// The API's bound address as the runtime learns it, for the pane.
+    pub fn with_api_addr(
+        mut self,
+        api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
+    ) -> Self {
+        self.api_addr = api_addr;
+        self
     }
 
     /// Where the API and the AnyHedge tab send their requests.
@@ -106,12 +118,23 @@ impl AnyHedgeDesk {
         });
     }
 
-    /// Records a failure on the pane's journal and in the log.
-    pub fn journal(&self, message: String) {
-        tracing::warn!(desk = "anyhedge", "{message}");
+    /// Records what went wrong, or what the desk is waiting for, on the pane's journal and
+    /// in the log.
+    pub fn journal(&self, severity: Severity, message: String) {
+        match severity {
+            Severity::Failure => tracing::warn!(desk = "anyhedge", "{message}"),
+            Severity::Waiting => tracing::info!(desk = "anyhedge", "{message}"),
+        }
         let at_ms = chrono::Utc::now().timestamp_millis();
         self.publish(|s| {
-            s.journal.insert(0, JournalLine { at_ms, message });
+            s.journal.insert(
+                0,
+                JournalLine {
+                    at_ms,
+                    severity,
+                    message,
+                },
+            );
             s.journal.truncate(JOURNAL);
         });
     }
@@ -214,10 +237,13 @@ impl AnyHedgeDesk {
         let line = match outcome {
             Ok(report) => {
                 for rejected in &report.rejected {
-                    self.journal(format!(
-                        "oracle {short}…: relay served a message that does not verify: {}",
-                        rejected.reason
-                    ));
+                    self.journal(
+                        Severity::Failure,
+                        format!(
+                            "oracle {short}…: relay served a message that does not verify: {}",
+                            rejected.reason
+                        ),
+                    );
                 }
                 format!(
                     "{} new, {} known{}",
@@ -231,7 +257,10 @@ impl AnyHedgeDesk {
                 )
             }
             Err(e) => {
-                self.journal(format!("oracle {short}…: relay poll failed: {e}"));
+                self.journal(
+                    Severity::Failure,
+                    format!("oracle {short}…: relay poll failed: {e}"),
+                );
                 format!("failed: {e}")
             }
         };
@@ -284,7 +313,7 @@ impl AnyHedgeDesk {
                 .cycle(&contracts, &offers, &asked, &mut memory, now.timestamp())
                 .await
             {
-                self.journal(format!("cycle failed: {e:#}"));
+                self.journal(Severity::Failure, format!("cycle failed: {e:#}"));
             }
             match snapshot::build(&self.store, &self.queue).await {
                 Ok(mut built) => self.publish(|s| {
@@ -297,6 +326,7 @@ impl AnyHedgeDesk {
                     s.settlements = built.settlements;
                     s.oracles = built.oracles;
                     s.last_cycle_ms = Some(now.timestamp_millis());
+                    s.api = self.api_addr.borrow().map(|a| a.to_string());
                 }),
                 Err(e) => tracing::warn!(error = %e, "anyhedge: pane not refreshed"),
             }

@@ -14,7 +14,7 @@ use super::table::window;
 use crate::actions::ActionState;
 use crate::anyhedge::pane::{
     AnyHedgeSnapshot, JournalLine, OfferRow, OracleRow, PositionRow, PositionState, RedemptionRow,
-    SettlementRow, bch, price, short_text,
+    SettlementRow, Severity, bch, price, short_text,
 };
 use crate::tui::format;
 use crate::tui::keymap::Command;
@@ -662,10 +662,9 @@ fn oracle_line(t: &Theme, now_ms: i64, o: &OracleRow, width: usize) -> Line<'sta
 }
 
 fn journal_line(t: &Theme, j: &JournalLine, width: usize) -> Line<'static> {
-    let style = if j.is_failure() {
-        Style::new().fg(t.error)
-    } else {
-        Style::new().fg(t.warn)
+    let style = match j.severity {
+        Severity::Failure => Style::new().fg(t.error),
+        Severity::Waiting => Style::new().fg(t.warn),
     };
     let clock = chrono::DateTime::from_timestamp_millis(j.at_ms)
         .map(|d| d.format("%H:%M:%S ").to_string())
