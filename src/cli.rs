@@ -118,6 +118,9 @@ pub struct DevnetUpArgs {
     /// What to deploy and seed
     #[arg(long, value_enum, default_value_t = ScenarioName::Standard)]
     pub scenario: ScenarioName,
+    /// Port of the devnet AnyHedge oracle's relay [default: 8788; a free one with --port 0]
+    #[arg(long, value_name = "PORT")]
+    pub relay_port: Option<u16>,
     /// Print one JSON object (rpc_url, ws_url, chain_id, contracts) instead of text
     #[arg(long)]
     pub json: bool,
@@ -125,7 +128,8 @@ pub struct DevnetUpArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScenarioName {
-    /// USDC, WBTC and WETH test tokens, with balances for dev accounts 1 to 4
+    /// USDC, WBTC and WETH test tokens with balances for dev accounts 1 to 4, the
+    /// PriceCaster, a margin market, and the AnyHedge factory with a live devnet oracle
     Standard,
     /// Nothing deployed: a bare anvil
     Empty,

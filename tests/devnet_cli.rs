@@ -63,6 +63,23 @@ fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
+/// The body of a plain HTTP/1.1 GET of `url` (`http://127.0.0.1:port/path`).
+fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
 fn cast_call(rpc: &str, to: &str, sig: &str) -> String {
     let out = std::process::Command::new(cast())
         .args(["call", to, sig, "--rpc-url", rpc])
@@ -116,6 +133,54 @@ fn devnet_up_prints_addresses_cast_reads_them_and_ctrl_c_stops_anvil() {
     assert_eq!(cast_call(&rpc, &caster, "guardianSetIndex()(uint32)"), "0");
     assert!(desk.data.join("devnet-guardian-sets.json").is_file());
 
+    // The AnyHedge factory and its 8-decimal collateral, and the devnet oracle's relay
+    // already serving a signed BCH/USD price.
+    let address_of = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
+            .to_string()
+    };
+    let factory = address_of("anyhedge.factory");
+    assert_eq!(cast_call(&rpc, &factory, "DUST()(uint64)"), "1332");
+    let collateral = address_of("anyhedge.collateral");
+    assert_eq!(cast_call(&rpc, &collateral, "decimals()(uint8)"), "8");
+    let oracle_line = lines
+        .iter()
+        .find(|l| l.starts_with("anyhedge"))
+        .unwrap_or_else(|| panic!("no anyhedge oracle line in:\n{text}"));
+    let quoted = |key: &str| {
+        oracle_line
+            .split(&format!("{key} = \""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no {key} in {oracle_line}"))
+            .to_string()
+    };
+    let (pubkey, relay) = (quoted("pubkey"), quoted("relay"));
+    assert_eq!(pubkey.len(), 66, "{pubkey}");
+    let body = http_get(&format!(
+        "{relay}/api/v1/oracleMessages?publicKey={pubkey}&count=5"
+    ));
+    let served: serde_json::Value = serde_json::from_str(&body).expect("relay JSON");
+    let first = served["oracleMessages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .unwrap_or_else(|| panic!("no message served: {served}"));
+    let verified = hedgedesk::anyhedge::message::verify(
+        &hex::decode(&pubkey).unwrap(),
+        &hex::decode(first["message"].as_str().unwrap()).unwrap(),
+        &hex::decode(first["signature"].as_str().unwrap()).unwrap(),
+    )
+    .expect("the served message verifies");
+    assert_eq!(
+        verified.message().price,
+        30_000,
+        "the feed starts at $300.00"
+    );
+
     // The addresses are in the store under the chain id.
     let db = rusqlite::Connection::open(desk.db()).unwrap();
     let stored: String = db
@@ -145,6 +210,7 @@ fn a_killed_devnet_takes_anvil_with_it_and_json_output_parses() {
     let rpc = json["rpc_url"].as_str().unwrap().to_string();
     assert_eq!(json["chain_id"], 31337);
     assert_eq!(json["contracts"], serde_json::json!({}));
+    assert_eq!(json["anyhedge_oracle"], serde_json::Value::Null);
     assert_eq!(json["accounts"][0], common::ANVIL_ADDR_0);
     let port = port_of(&rpc);
     assert!(listening(port));

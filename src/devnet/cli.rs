@@ -1,14 +1,23 @@
 //! `hedgedesk devnet up`: anvil + deploy + seed, then wait for Ctrl-C.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 use super::anvil::AnvilOptions;
 use super::deploy::Devnet;
+use super::gp_oracle::DevnetOracle;
 use super::scenario::Scenario;
 use crate::app::AppContext;
 use crate::cli::{DevnetCommand, DevnetUpArgs, ScenarioName};
+
+/// Where the devnet AnyHedge oracle's relay listens unless told (next to the API's 8787).
+pub const DEFAULT_RELAY_PORT: u16 = 8788;
+/// The devnet BCH/USD feed: its first price in cents and seconds between messages.
+const FEED_START_CENTS: i32 = 30_000;
+const FEED_INTERVAL: Duration = Duration::from_secs(5);
 
 pub fn run(cmd: &DevnetCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -78,6 +87,16 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    // The AnyHedge desk's oracle: a live BCH/USD feed served from a GP-style relay.
+    let gp_oracle = match scenario.anyhedge {
+        true => {
+            let relay_port =
+                args.relay_port
+                    .unwrap_or(if port == 0 { 0 } else { DEFAULT_RELAY_PORT });
+            Some(start_gp_oracle(relay_port).await?)
+        }
+        false => None,
+    };
 
     if args.json {
         let contracts: serde_json::Map<String, serde_json::Value> = devnet
@@ -99,6 +118,10 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
                 "chain_id": devnet.node.chain_id,
                 "contracts": contracts,
                 "accounts": accounts,
+                "anyhedge_oracle": gp_oracle.as_ref().map(|(o, relay)| serde_json::json!({
+                    "pubkey": o.pubkey_hex(),
+                    "relay": relay,
+                })),
             })
         );
     } else {
@@ -127,6 +150,13 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
                 emitter.address
             );
         }
+        if let Some((oracle, relay)) = &gp_oracle {
+            println!(
+                "anyhedge   devnet BCH/USD oracle, a price every {}s: [[anyhedge.oracles]] pubkey = \"{}\", relay = \"{relay}\", asset_name = \"USD\", asset_currency = \"USD\", asset_decimals = 2",
+                FEED_INTERVAL.as_secs(),
+                oracle.pubkey_hex()
+            );
+        }
         println!("Ctrl-C stops the devnet.");
     }
     use std::io::Write;
@@ -135,6 +165,55 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
     tracing::info!("devnet stopping");
     drop(devnet);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The devnet AnyHedge oracle (a public seed: devnet only) serving its relay on
+/// `relay_port` and signing a random-walk BCH/USD price every few seconds until the process
+/// ends. Returns it and the relay's URL.
+async fn start_gp_oracle(relay_port: u16) -> anyhow::Result<(DevnetOracle, String)> {
+    let oracle = DevnetOracle::from_seed(super::scenario::DEVNET_GP_ORACLE_SEED);
+    let relay = oracle.serve_on(relay_port).await.with_context(|| {
+        format!("--relay-port {relay_port}: serving the devnet AnyHedge oracle's relay")
+    })?;
+    let feed = oracle.clone();
+    let mut walk = PriceWalk::new(FEED_START_CENTS, chrono::Utc::now().timestamp_nanos_opt());
+    tokio::spawn(async move {
+        feed.run_live(
+            || Some(walk.step()),
+            FEED_INTERVAL,
+            CancellationToken::new(),
+        )
+        .await
+    });
+    Ok((oracle, relay))
+}
+
+/// A price from its start, then steps of at most ±0.4% (xorshift; no cryptographic quality
+/// needed).
+struct PriceWalk {
+    price: i32,
+    state: u64,
+}
+
+impl PriceWalk {
+    fn new(price: i32, seed: Option<i64>) -> Self {
+        PriceWalk {
+            price,
+            state: (seed.unwrap_or(1) as u64) | 1,
+        }
+    }
+
+    /// The current price; the next call's moves one step from it.
+    fn step(&mut self) -> i32 {
+        let current = self.price;
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let bps = (self.state % 81) as i64 - 40;
+        let next = i64::from(self.price) * (10_000 + bps) / 10_000;
+        self.price = next.clamp(1, i64::from(i32::MAX)) as i32;
+        current
+    }
 }
 
 /// The port of an `http://host:port` URL.
@@ -171,5 +250,24 @@ mod tests {
             Some(9000)
         );
         assert_eq!(super::endpoint_port("https://mainnet.base.org"), None);
+    }
+
+    #[test]
+    fn the_price_walk_stays_within_its_step() {
+        let mut walk = super::PriceWalk::new(30_000, Some(42));
+        assert_eq!(walk.step(), 30_000);
+        let mut last = 30_000i64;
+        let mut moved = false;
+        for _ in 0..1_000 {
+            let next = i64::from(walk.step());
+            // At most 0.4% of the last price, plus the unit the integer division drops.
+            assert!(
+                (next - last).abs() * 10_000 <= last * 40 + 10_000,
+                "{last} -> {next}"
+            );
+            moved |= next != last;
+            last = next;
+        }
+        assert!(moved);
     }
 }

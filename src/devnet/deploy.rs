@@ -108,6 +108,14 @@ impl Devnet {
         if let Some(margin) = &scenario.margin {
             self.seed_margin(scenario, margin).await?;
         }
+        if scenario.anyhedge {
+            let owner = self.node.address(0);
+            let (_, deployments) =
+                super::anyhedge::deploy_anyhedge(&self.deployer, owner, &self.store).await?;
+            for d in deployments {
+                self.deployed.insert(d.name.clone(), d);
+            }
+        }
         Ok(())
     }
 

@@ -327,7 +327,13 @@ impl DevnetOracle {
     /// Serves the relay endpoint on 127.0.0.1 (a free port) until every handle of this
     /// oracle is dropped; returns the base URL, e.g. `http://127.0.0.1:40123`.
     pub async fn serve(&self) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        self.serve_on(0).await
+    }
+
+    /// [`serve`](Self::serve) on `port` of 127.0.0.1 (0: a free one).
+    pub async fn serve_on(&self, port: u16) -> std::io::Result<String> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route(MESSAGES_PATH, get(oracle_messages))

@@ -13,6 +13,9 @@ pub struct Scenario {
     /// The liquidator desk's margin module and its oracle, deployed as `margin.module` and
     /// `margin.oracle`, with prices, an order and loans.
     pub margin: Option<MarginSpec>,
+    /// The AnyHedge desk's collateral (WBCH, 8 decimals) and HedgeFactory, deployed as
+    /// `anyhedge.collateral` and `anyhedge.factory`.
+    pub anyhedge: bool,
 }
 
 /// A Dex223 margin market: the oracle's prices, the market maker's inventory, orders and
@@ -132,6 +135,8 @@ pub struct PriceCasterSpec {
 
 /// The seed of the devnet guardian set `devnet up` deploys PriceCaster with.
 pub const DEVNET_GUARDIAN_SEED: u64 = 1;
+/// The devnet AnyHedge oracle's key seed (public: devnet only).
+pub const DEVNET_GP_ORACLE_SEED: &[u8] = b"hedgedesk devnet BCH/USD oracle";
 /// Guardians in that set (quorum 4).
 pub const DEVNET_GUARDIANS: usize = 5;
 
@@ -221,6 +226,7 @@ impl Scenario {
             mints: Vec::new(),
             price_caster: Some(PriceCasterSpec::devnet()),
             margin: Some(MarginSpec::standard()),
+            anyhedge: true,
         };
         for dev in 1..=4 {
             scenario = scenario
