@@ -15,6 +15,7 @@ pub mod devnet;
 pub mod keys;
 pub mod liquidator;
 pub mod oracle;
+pub mod perp;
 pub mod prices;
 pub mod store;
 pub mod tui;

@@ -1,0 +1,6 @@
+//! The perp desk (DeHedge): reads DePerp's trader positions, vault and shield balances,
+//! evaluates the three risk flags, and hedges the positions that put the vault at risk on a
+//! perp venue (Binance USDT-M futures, or paper), closing the hedges once the risk is gone.
+
+pub mod model;
+pub mod venue;
