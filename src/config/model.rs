@@ -24,6 +24,7 @@ pub struct Config {
     pub oracle: OracleConfig,
     pub liquidator: LiquidatorConfig,
     pub anyhedge: AnyHedgeConfig,
+    pub perp: PerpConfig,
     /// The HTTP listener: the AnyHedge REST + WebSocket API.
     pub api: ApiConfig,
     /// Policy per action kind, keyed by the kind's snake_case name.
@@ -82,6 +83,7 @@ impl Default for Config {
             oracle: OracleConfig::default(),
             liquidator: LiquidatorConfig::default(),
             anyhedge: AnyHedgeConfig::default(),
+            perp: PerpConfig::default(),
             api: ApiConfig::default(),
             actions: ActionKind::ALL
                 .iter()
@@ -521,6 +523,116 @@ pub struct AnyHedgeOracleConfig {
     pub asset_currency: String,
     /// Decimals of the oracle's integer price (2: cents).
     pub asset_decimals: u8,
+}
+
+/// The perp desk (DeHedge): DePerp on a chain, the risk factors, the venue hedges go to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PerpConfig {
+    /// The `[chains.<name>]` DePerp lives on.
+    pub chain: String,
+    /// DePerp's DataRegistry (every other contract is looked up in it): an address, or the
+    /// name it is recorded under in the store's deployments.
+    pub registry: String,
+    /// The collateral assets whose vaults are watched.
+    pub assets: Vec<PerpAssetConfig>,
+    /// Least milliseconds between two reads of DePerp (it reads on every new block).
+    pub refresh_ms: u64,
+    /// Risk factors, as decimal strings.
+    pub vault_factor: String,
+    pub vault_profit_limit_factor: String,
+    pub profit_limit_interest: String,
+    /// Leverage set on the venue per symbol before its first hedge (isolated margin).
+    pub leverage: u32,
+    /// Seconds without any risk flag before a hedge is closed.
+    pub expiry_secs: u64,
+    /// Propose hedges on its own (`a` on the Perp tab toggles it); the
+    /// [actions.open_hedge] / [actions.close_hedge] policies still decide what waits.
+    pub auto: bool,
+    /// `paper` or `binance`.
+    pub venue: String,
+    /// DePerp market → venue symbol, e.g. "BTC-USD" = "BTCUSDT".
+    pub markets: BTreeMap<String, String>,
+    pub binance: BinanceConfig,
+    pub paper: PaperConfig,
+}
+
+/// One collateral asset (USDC): an address or deployment name, and its decimals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PerpAssetConfig {
+    pub asset: String,
+    pub decimals: u8,
+}
+
+impl Default for PerpConfig {
+    fn default() -> Self {
+        Self {
+            chain: DEVNET_CHAIN.into(),
+            registry: "deperp.registry".into(),
+            assets: vec![PerpAssetConfig {
+                asset: "token.usdc".into(),
+                decimals: 6,
+            }],
+            refresh_ms: 1_000,
+            vault_factor: "1".into(),
+            vault_profit_limit_factor: "1".into(),
+            profit_limit_interest: "0.4".into(),
+            leverage: 10,
+            expiry_secs: 60,
+            auto: true,
+            venue: "paper".into(),
+            markets: BTreeMap::from([
+                ("BTC-USD".to_string(), "BTCUSDT".to_string()),
+                ("ETH-USD".to_string(), "ETHUSDT".to_string()),
+            ]),
+            binance: BinanceConfig::default(),
+            paper: PaperConfig::default(),
+        }
+    }
+}
+
+/// Binance USDT-M futures. The API key and secret never go in this file: they come from
+/// the environment variables named here (or the OS keyring).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BinanceConfig {
+    /// `https://fapi.binance.com`, the testnet `https://testnet.binancefuture.com`, or a
+    /// local server.
+    pub base_url: String,
+    pub recv_window_ms: u64,
+    pub timeout_ms: u64,
+    /// The longest `Retry-After` waited out; longer is reported as rate limited.
+    pub max_retry_wait_secs: u64,
+    pub api_key_env: String,
+    pub api_secret_env: String,
+}
+
+impl Default for BinanceConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://fapi.binance.com".into(),
+            recv_window_ms: 5_000,
+            timeout_ms: 10_000,
+            max_retry_wait_secs: 60,
+            api_key_env: "HEDGEDESK_BINANCE_API_KEY".into(),
+            api_secret_env: "HEDGEDESK_BINANCE_API_SECRET".into(),
+        }
+    }
+}
+
+/// The paper venue: fills at the mark price less a taker fee.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaperConfig {
+    /// Taker fee in basis points of the notional (Binance's base tier: 4 = 0.04%).
+    pub fee_bps: u32,
+}
+
+impl Default for PaperConfig {
+    fn default() -> Self {
+        Self { fee_bps: 4 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -121,6 +121,7 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
 
     // [anyhedge], [api]
     check_anyhedge(&mut out, c);
+    check_perp(&mut out, c);
     check_api(&mut out, c);
 
     // [actions.<kind>]
@@ -416,6 +417,109 @@ fn check_liquidator(out: &mut Problems, c: &Config) {
             }
         }
     }
+}
+
+fn check_perp(out: &mut Problems, c: &Config) {
+    let p = &c.perp;
+    if !c.chains.contains_key(&p.chain) {
+        out.push(
+            ["perp", "chain"],
+            format!(
+                "expected the name of a [chains.<name>] table ({}), got {:?}",
+                c.chains.keys().cloned().collect::<Vec<_>>().join(", "),
+                p.chain
+            ),
+        );
+    }
+    if let Err(why) = check_address_or_name(&p.registry) {
+        out.push(["perp", "registry"], why);
+    }
+    for (i, asset) in p.assets.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["perp", "assets"]).index(i).child(key);
+        if let Err(why) = check_address_or_name(&asset.asset) {
+            out.0.push(RawProblem::new(at("asset"), why));
+        }
+        if asset.decimals > 36 {
+            out.0.push(RawProblem::new(
+                at("decimals"),
+                format!("expected 0 to 36, got {}", asset.decimals),
+            ));
+        }
+    }
+    for key in [
+        "vault_factor",
+        "vault_profit_limit_factor",
+        "profit_limit_interest",
+    ] {
+        let text = match key {
+            "vault_factor" => &p.vault_factor,
+            "vault_profit_limit_factor" => &p.vault_profit_limit_factor,
+            _ => &p.profit_limit_interest,
+        };
+        match text.trim().parse::<rust_decimal::Decimal>() {
+            Ok(v) if v > rust_decimal::Decimal::ZERO => {}
+            _ => out.push(
+                ["perp", key],
+                format!("expected a positive decimal in quotes, such as \"0.4\", got {text:?}"),
+            ),
+        }
+    }
+    out.range(["perp", "refresh_ms"], p.refresh_ms, 100..=3_600_000);
+    out.range(["perp", "leverage"], p.leverage, 1..=125);
+    out.range(["perp", "expiry_secs"], p.expiry_secs, 1..=86_400);
+    if !matches!(p.venue.as_str(), "paper" | "binance") {
+        out.push(
+            ["perp", "venue"],
+            format!("expected \"paper\" or \"binance\", got {:?}", p.venue),
+        );
+    }
+    for (market, symbol) in &p.markets {
+        let valid = !symbol.is_empty()
+            && symbol
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !valid {
+            out.0.push(RawProblem::new(
+                KeyPath::keys(["perp", "markets"]).child(market),
+                format!("expected a venue symbol such as \"BTCUSDT\", got {symbol:?}"),
+            ));
+        }
+    }
+    let b = &p.binance;
+    if let Err(why) = check_url(&b.base_url, &["http", "https"]) {
+        out.push(["perp", "binance", "base_url"], why);
+    }
+    out.range(
+        ["perp", "binance", "recv_window_ms"],
+        b.recv_window_ms,
+        1..=60_000,
+    );
+    out.range(
+        ["perp", "binance", "timeout_ms"],
+        b.timeout_ms,
+        100..=120_000,
+    );
+    out.range(
+        ["perp", "binance", "max_retry_wait_secs"],
+        b.max_retry_wait_secs,
+        0..=3_600,
+    );
+    for (key, name) in [
+        ("api_key_env", &b.api_key_env),
+        ("api_secret_env", &b.api_secret_env),
+    ] {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            out.push(
+                ["perp", "binance", key],
+                format!("expected an environment variable name such as HEDGEDESK_BINANCE_API_KEY, got {name:?}"),
+            );
+        }
+    }
+    out.range(["perp", "paper", "fee_bps"], p.paper.fee_bps, 0..=1_000);
 }
 
 fn check_anyhedge(out: &mut Problems, c: &Config) {

@@ -53,6 +53,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/008_anyhedge_oracles.sql"),
     // 9: the AnyHedge desk's offers and hedge positions.
     include_str!("sql/009_anyhedge.sql"),
+    // 10: the perp desk's hedges and the paper venue's fills.
+    include_str!("sql/010_perp.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -14,6 +14,7 @@ pub mod margin;
 mod migrations;
 mod oracle_cycles;
 mod oracle_slots;
+pub mod perp;
 mod txs;
 mod writer;
 
