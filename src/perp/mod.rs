@@ -2,5 +2,8 @@
 //! evaluates the three risk flags, and hedges the positions that put the vault at risk on a
 //! perp venue (Binance USDT-M futures, or paper), closing the hedges once the risk is gone.
 
+pub mod desk;
 pub mod model;
+pub mod pane;
+pub mod requests;
 pub mod venue;

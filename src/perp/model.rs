@@ -40,6 +40,13 @@ impl TraderPosition {
     }
 }
 
+/// The market named in a [`TraderPosition::key`] (`user:asset:market:side:timestamp`).
+pub fn market_of_key(key: &str) -> Option<&str> {
+    let (_, rest) = key.split_once(':')?.1.split_once(':')?;
+    let (market_and_side, _timestamp) = rest.rsplit_once(':')?;
+    Some(market_and_side.rsplit_once(':')?.0)
+}
+
 /// A market, as `TradingMarket.getMultipleMarkets` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Market {
@@ -80,4 +87,31 @@ pub struct DePerpState {
     pub markets: Vec<Market>,
     /// Current funding tracer per (asset, market).
     pub funding_tracers: Vec<(Address, String, I256)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_key_names_its_market() {
+        let p = TraderPosition {
+            user: Address::repeat_byte(1),
+            asset: Address::repeat_byte(2),
+            market: "BTC-USD".into(),
+            is_long: false,
+            size: U256::from(5u8),
+            collateral: U256::from(1u8),
+            funding_tracer: I256::ZERO,
+            price: U256::from(7u8),
+            timestamp: U256::from(1_700_000_000u64),
+        };
+        assert!(
+            p.key().ends_with(":BTC-USD:short:1700000000"),
+            "{}",
+            p.key()
+        );
+        assert_eq!(market_of_key(&p.key()), Some("BTC-USD"));
+        assert_eq!(market_of_key("nonsense"), None);
+    }
 }

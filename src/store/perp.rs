@@ -279,6 +279,23 @@ impl Store {
         self.call(move |c| hedge_by_id(c, id)).await
     }
 
+    /// The hedge whose opening order carries `open_client_id`.
+    pub async fn perp_hedge_by_open_client_id(
+        &self,
+        open_client_id: &str,
+    ) -> Result<Option<Hedge>, StoreError> {
+        let id = open_client_id.to_string();
+        self.call(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {HEDGE_COLUMNS} FROM perp_hedges WHERE open_client_id = ?1"),
+                [id],
+                hedge_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     /// The opening order filled (or was found filled).
     pub async fn perp_mark_open(
         &self,
