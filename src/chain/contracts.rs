@@ -110,6 +110,67 @@ alloy::sol!(
     "contracts/out/TestToken.json"
 );
 
+alloy::sol!(
+    /// DePerp's address book, devnet copy (`contracts/DePerp.sol`): `getAddress(key)` for
+    /// "Positions", "Vault", "VaultUtils", "FundingRate", "TradingMarket" (the zero address
+    /// for an unknown key); the owner's `setAddress(key, addr)` (`AddressSet`).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    DataRegistry,
+    "contracts/out/DataRegistry.json"
+);
+
+alloy::sol!(
+    /// DePerp's funding tracers, devnet copy (`contracts/DePerp.sol`):
+    /// `getFundingTracers(assets, markets)` pairwise (`LengthMismatch` otherwise); the
+    /// owner's `refreshFunding(asset, market, increment)` adds to the tracer and emits
+    /// `FundingRefreshed(asset, market, fundingTracer, fundingIncrement)`.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    FundingRate,
+    "contracts/out/FundingRate.json"
+);
+
+alloy::sol!(
+    /// DePerp's trader positions, devnet copy (`contracts/DePerp.sol`): `getPositionCount`,
+    /// `getPositions(length, offset)` (a page of `Position`s); the owner's `addPosition`,
+    /// `addPositions`, `removePosition(index)` (swap-and-pop) and `setPositionSize(index,
+    /// size, collateral)`, with `PositionAdded` / `PositionRemoved` / `PositionResized`.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Positions,
+    "contracts/out/Positions.json"
+);
+
+alloy::sol!(
+    /// DePerp's markets, devnet copy (`contracts/DePerp.sol`): `getMarketList`,
+    /// `getMultipleMarkets(names)` (`UnknownMarket(name)` for one never set); the owner's
+    /// `setMarket(market)` adds or replaces by name (`MarketSet`).
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    TradingMarket,
+    "contracts/out/TradingMarket.json"
+);
+
+alloy::sol!(
+    /// DePerp's shield, devnet copy (`contracts/DePerp.sol`): `getShieldBalance(asset)`;
+    /// the owner's `setShieldBalance(asset, amount)` (`ShieldBalanceSet`).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Vault,
+    "contracts/out/Vault.json"
+);
+
+alloy::sol!(
+    /// DePerp's vault balance, devnet copy (`contracts/DePerp.sol`):
+    /// `getVaultAvailable(asset)`; the owner's `setVaultAvailable(asset, amount)`
+    /// (`VaultAvailableSet`).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    VaultUtils,
+    "contracts/out/VaultUtils.json"
+);
+
 /// One compiled contract from `contracts/out/`, embedded in the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Artifact {
@@ -122,6 +183,14 @@ pub struct Artifact {
 
 /// Every artifact in `contracts/out/`, sorted by name.
 pub const ARTIFACTS: &[Artifact] = &[
+    Artifact {
+        name: "DataRegistry",
+        json: include_str!("../../contracts/out/DataRegistry.json"),
+    },
+    Artifact {
+        name: "FundingRate",
+        json: include_str!("../../contracts/out/FundingRate.json"),
+    },
     Artifact {
         name: "HedgeCollateral",
         json: include_str!("../../contracts/out/HedgeCollateral.json"),
@@ -147,12 +216,28 @@ pub const ARTIFACTS: &[Artifact] = &[
         json: include_str!("../../contracts/out/MarginOracle.json"),
     },
     Artifact {
+        name: "Positions",
+        json: include_str!("../../contracts/out/Positions.json"),
+    },
+    Artifact {
         name: "PriceCaster",
         json: include_str!("../../contracts/out/PriceCaster.json"),
     },
     Artifact {
         name: "TestToken",
         json: include_str!("../../contracts/out/TestToken.json"),
+    },
+    Artifact {
+        name: "TradingMarket",
+        json: include_str!("../../contracts/out/TradingMarket.json"),
+    },
+    Artifact {
+        name: "Vault",
+        json: include_str!("../../contracts/out/Vault.json"),
+    },
+    Artifact {
+        name: "VaultUtils",
+        json: include_str!("../../contracts/out/VaultUtils.json"),
     },
 ];
 

@@ -5,11 +5,13 @@
 
 pub mod anvil;
 pub mod anyhedge;
+pub mod binance;
 pub mod cli;
 pub mod control;
 pub mod deploy;
 pub mod gp_oracle;
 pub mod margin;
+pub mod perp;
 pub mod pyth;
 pub mod scenario;
 
