@@ -74,7 +74,7 @@ pub enum Command {
     Anyhedge(crate::anyhedge::cli::AnyhedgeCommand),
     /// Perp desk: DePerp vault risk hedged on a perp venue
     #[command(subcommand)]
-    Perp(DeskCommand),
+    Perp(crate::perp::cli::PerpCommand),
     /// Pool desk: BitHedge liquidity providers, policies and settlement
     #[command(subcommand)]
     Pool(DeskCommand),

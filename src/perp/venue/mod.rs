@@ -1,6 +1,7 @@
 //! Where hedges are placed: the [`Venue`] trait and what it speaks. Quantities and prices
 //! are decimals as the venue takes them (`rust_decimal`), never floats.
 
+pub mod binance;
 pub mod paper;
 
 use std::future::Future;
