@@ -33,50 +33,8 @@ pub const DEFAULT_EXPIRY_SECS: i64 = 60;
 /// the venue then rounds down to the symbol's step.
 pub const QUANTITY_DECIMALS: u32 = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HedgeState {
-    /// The opening order is journaled or in flight.
-    Opening,
-    /// Filled: the hedge is on the venue.
-    Open,
-    /// The closing order is journaled or in flight.
-    Closing,
-    Closed,
-    /// The opening order was refused: nothing is on the venue.
-    Failed,
-}
-
-impl HedgeState {
-    /// Whether the hedge is, or is about to be, on the venue.
-    pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            HedgeState::Opening | HedgeState::Open | HedgeState::Closing
-        )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HedgeState::Opening => "opening",
-            HedgeState::Open => "open",
-            HedgeState::Closing => "closing",
-            HedgeState::Closed => "closed",
-            HedgeState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<HedgeState> {
-        [
-            HedgeState::Opening,
-            HedgeState::Open,
-            HedgeState::Closing,
-            HedgeState::Closed,
-            HedgeState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-    }
-}
+/// The hedge journal's states (one type for the store and the decisions).
+pub use crate::store::perp::HedgeState;
 
 /// A hedge as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
