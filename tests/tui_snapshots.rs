@@ -1816,3 +1816,654 @@ fn the_anyhedge_pane_while_the_desk_waits() {
     }
     insta::assert_snapshot!("anyhedge_empty", screen);
 }
+
+// ---------------------------------------------------------------------------------------
+// Perp tab (DeHedge)
+
+const PERP_USDC: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+const TRADER_A: &str = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const TRADER_B: &str = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+const TRADER_C: &str = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
+const TRADER_D: &str = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
+const TRADER_E: &str = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f";
+const TRADER_F: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
+
+/// A trader position's key as the desk makes it: `user:asset:market:side:timestamp`.
+fn perp_key(user: &str, market: &str, is_long: bool, opened_s_ago: i64) -> String {
+    format!(
+        "{user}:{PERP_USDC}:{market}:{}:{}",
+        if is_long { "long" } else { "short" },
+        NOW / 1000 - opened_s_ago
+    )
+}
+
+fn drawdown(remaining: &str) -> hedgedesk::perp::pane::Flag {
+    hedgedesk::perp::pane::Flag {
+        kind: "drawdown",
+        reason: format!("vault drawdown: vault 1,000,000.00 × 1.05 > remaining {remaining}"),
+    }
+}
+
+fn profit_limit(remaining: &str) -> hedgedesk::perp::pane::Flag {
+    hedgedesk::perp::pane::Flag {
+        kind: "hedge",
+        reason: format!(
+            "profit limit: vault 1,000,000.00 × 1.08 × 0.4 > remaining {remaining} × 0.4"
+        ),
+    }
+}
+
+/// A USDC vault of 1,000,000 with a 100,000 shield and the factors 1.05 (drawdown) and
+/// 1.08 × 0.4 (profit limit): the traders' 73,278.18 of PnL set the drawdown and hedge
+/// flags. Six positions: BTC-USD long flagged and not hedged yet, ETH-USD short flagged
+/// with its hedge opening, SOL-USD flagged on an unmapped market, a BTC-USD long whose
+/// risk cleared (its hedge closes in 42 s), a losing BTC-USD short, and XAU-USD with no
+/// price. Three hedges (opening, open, closing for a position that vanished) and the
+/// journal with both severities.
+fn perp_snapshot() -> hedgedesk::perp::pane::PerpSnapshot {
+    use hedgedesk::anyhedge::pane::{JournalLine, Severity};
+    use hedgedesk::perp::pane::{HedgeRow, PerpSnapshot, TraderRow, VaultRow};
+    #[allow(clippy::too_many_arguments)]
+    let trader = |user: &str,
+                  market: &str,
+                  is_long: bool,
+                  size: &str,
+                  entry: &str,
+                  price: Option<&str>,
+                  pnl: Option<(&str, bool)>,
+                  flags: Vec<hedgedesk::perp::pane::Flag>,
+                  symbol: Option<&str>,
+                  opened_s_ago: i64| TraderRow {
+        key: perp_key(user, market, is_long, opened_s_ago),
+        user: user.into(),
+        market: market.into(),
+        is_long,
+        size: size.into(),
+        entry: entry.into(),
+        price: price.map(Into::into),
+        pnl: pnl.map(|(p, _)| p.into()),
+        pnl_positive: pnl.is_some_and(|(_, positive)| positive),
+        flags,
+        symbol: symbol.map(Into::into),
+        hedge: None,
+        action: None,
+    };
+    let a = trader(
+        TRADER_A,
+        "BTC-USD",
+        true,
+        "500,000.00",
+        "88,000.00",
+        Some("98,771.20"),
+        Some(("61,200.00", true)),
+        vec![drawdown("1,038,800.00"), profit_limit("1,038,800.00")],
+        Some("BTCUSDT"),
+        6 * 3_600,
+    );
+    let mut b = trader(
+        TRADER_B,
+        "ETH-USD",
+        false,
+        "240,000.00",
+        "3,400.00",
+        Some("3,047.68"),
+        Some(("24,869.64", true)),
+        vec![profit_limit("1,075,130.36")],
+        Some("ETHUSDT"),
+        26 * 3_600,
+    );
+    b.hedge = Some((43, "opening".into()));
+    b.action = Some((58, ActionState::Sent));
+    let d = trader(
+        TRADER_D,
+        "SOL-USD",
+        true,
+        "80,000.00",
+        "142.10",
+        Some("181.18"),
+        Some(("22,001.40", true)),
+        vec![profit_limit("1,077,998.60")],
+        None,
+        3 * 86_400,
+    );
+    let mut f = trader(
+        TRADER_F,
+        "BTC-USD",
+        true,
+        "120,000.00",
+        "95,900.00",
+        Some("98,771.20"),
+        Some(("3,592.74", true)),
+        vec![],
+        Some("BTCUSDT"),
+        2 * 3_600,
+    );
+    f.hedge = Some((39, "open".into()));
+    f.action = Some((51, ActionState::Confirmed));
+    let c = trader(
+        TRADER_C,
+        "BTC-USD",
+        false,
+        "150,000.00",
+        "78,645.50",
+        Some("98,771.20"),
+        Some(("-38,385.60", false)),
+        vec![],
+        Some("BTCUSDT"),
+        9 * 86_400,
+    );
+    let e = trader(
+        TRADER_E,
+        "XAU-USD",
+        true,
+        "60,000.00",
+        "2,650.00",
+        None,
+        None,
+        vec![],
+        Some("XAUUSDT"),
+        4 * 86_400,
+    );
+    let hedge = |id: i64, key: String, symbol: &str, side: &str, qty: &str| HedgeRow {
+        id,
+        position_key: key,
+        symbol: symbol.into(),
+        side: side.into(),
+        quantity: qty.into(),
+        entry: None,
+        mark: None,
+        pnl: None,
+        pnl_positive: false,
+        since_ms: NOW,
+        state: "open".into(),
+        closes_in_secs: None,
+        note: None,
+    };
+    let mut opening = hedge(43, b.key.clone(), "ETHUSDT", "SELL", "78.748");
+    opening.mark = Some("3,047.91".into());
+    opening.since_ms = NOW - 4_000;
+    opening.state = "opening".into();
+    opening.note = Some("order hd-perp-43 sent, waiting for the fill".into());
+    let mut open = hedge(39, f.key.clone(), "BTCUSDT", "BUY", "1.275");
+    open.entry = Some("94,120.50".into());
+    open.mark = Some("98,790.10".into());
+    open.pnl = Some("5,953.74".into());
+    open.pnl_positive = true;
+    open.since_ms = NOW - 47 * 60_000;
+    open.closes_in_secs = Some(42);
+    open.note = Some("risk cleared 18s ago".into());
+    let mut closing = hedge(
+        36,
+        perp_key(RIVAL, "BTC-USD", false, 5 * 3_600),
+        "BTCUSDT",
+        "SELL",
+        "0.640",
+    );
+    closing.entry = Some("101,210.00".into());
+    closing.mark = Some("98,790.10".into());
+    closing.pnl = Some("1,548.74".into());
+    closing.pnl_positive = true;
+    closing.since_ms = NOW - (3 * 60 + 12) * 60_000;
+    closing.state = "closing".into();
+    closing.note = Some("position vanished: reduce-only BUY 0.640 sent (hd-perp-36-close)".into());
+    let journal = |ago_s: i64, severity, message: &str| JournalLine {
+        at_ms: NOW - ago_s * 1000,
+        severity,
+        message: message.into(),
+    };
+    PerpSnapshot {
+        chain: "devnet".into(),
+        venue: "binance https://testnet.binancefuture.com".into(),
+        auto: true,
+        block: Some(18_204),
+        read_at_ms: Some(NOW - 2_000),
+        vaults: vec![VaultRow {
+            asset: PERP_USDC.into(),
+            symbol: "USDC".into(),
+            vault: "1,000,000.00".into(),
+            shield: "100,000.00".into(),
+            total_pnl: "73,278.18".into(),
+            remaining: "1,026,721.82".into(),
+            remaining_bps: 9_333,
+            shield_left_bps: 2_672,
+            flags: vec![drawdown("1,026,721.82"), profit_limit("1,026,721.82")],
+        }],
+        positions: vec![a, b, d, f, c, e],
+        hedges: vec![opening, open, closing],
+        journal: vec![
+            journal(
+                4,
+                Severity::Waiting,
+                "hedge #43 ETHUSDT: order hd-perp-43 sent, waiting for the fill",
+            ),
+            journal(
+                21,
+                Severity::Failure,
+                "SOL-USD long of 0x14dC…9955 is flagged (profit limit) but SOL-USD has no venue symbol in [perp.markets]: not hedged",
+            ),
+            journal(
+                130,
+                Severity::Failure,
+                "no price for XAU-USD for 3m: its position is not evaluated",
+            ),
+            journal(
+                190,
+                Severity::Waiting,
+                "hedge #36 BTCUSDT: the closing order answered 503 (unknown), reconciling by client order id hd-perp-36-close",
+            ),
+        ],
+        note: None,
+    }
+}
+
+fn perp_state() -> AppState {
+    let mut s = unlocked_state();
+    s.set_perp(Arc::new(perp_snapshot()));
+    press(&mut s, KeyCode::Char('4'));
+    s
+}
+
+/// Moves the position selection to the one of `user`.
+fn select_trader(s: &mut AppState, user: &str) {
+    press(s, KeyCode::Char('g'));
+    while s.selected_trader().unwrap().user != user {
+        press(s, KeyCode::Down);
+    }
+}
+
+/// Moves the hedge selection to hedge `id`.
+fn select_hedge(s: &mut AppState, id: i64) {
+    press(s, KeyCode::Char('g'));
+    while s.selected_hedge().unwrap().id != id {
+        press(s, KeyCode::Down);
+    }
+}
+
+fn assert_on_screen(screen: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            screen.contains(needle),
+            "{needle:?} not on screen:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn the_perp_pane_shows_vaults_positions_flags_and_hedges() {
+    use hedgedesk::tui::state::PerpFocus;
+    let mut s = perp_state();
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Perp desk · DePerp on devnet",
+            "venue binance https://testnet.binancefuture.com · auto hedging ON · read block 18,204 2s ago",
+            "Vaults and shields (1) · 2 flags",
+            "USDC 0x9fE4…a6e0 · vault 1,000,000.00 · shield 100,000.00 · traders' PnL +73,278.18",
+            "remaining 1,026,721.82 93.33%",
+            "shield left 26.72%",
+            "drawdown  vault drawdown: vault 1,000,000.00 × 1.05 > remaining 1,026,721.82",
+            "hedge     profit limit: vault 1,000,000.00 × 1.08 × 0.4 > remaining 1,026,721.82 × 0.4",
+            "Trader positions (6) · 3 flagged · 2 hedged · 1 without price",
+            "0x15d3…6A65",
+            "+61,200.00",
+            "-38,385.60",
+            "DD HG",
+            "not hedged",
+            "#43 opening",
+            "#58 sent",
+            "unmapped market",
+            "no price",
+            "Hedges on the venue (3) · 1 opening · 1 open · 1 closing",
+            "78.748",
+            "+5,953.74",
+            "47m",
+            "closes in 42s",
+            "risk cleared 18s ago",
+            "position vanished",
+            "Journal (4, newest first) · 2 failures",
+            "09:29:56 hedge #43 ETHUSDT: order hd-perp-43 sent, waiting for the fill",
+            "no venue symbol in [perp.markets]",
+            "o open hedge · c close hedge · a auto · enter detail · left/right positions/hedges",
+        ],
+    );
+    insta::assert_snapshot!("perp_pane", screen);
+
+    // At 80x24 the flags share one line, the tables keep what matters.
+    let small = draw_sized(&s, 80, 24);
+    assert_on_screen(
+        &small,
+        &[
+            "venue binance https://testnet.binancefuture.com",
+            "auto hedging ON · read block 18,204 2s ago",
+            "remaining 93.33%",
+            "shield left 26.72%",
+            "● vault drawdown: vault 1,000,000.00 × 1.05 > remaining 1,026,721.82",
+            "+61,200.00",
+            "unmapped market",
+            "#43 opening",
+            "closes in 42s",
+            "Journal (4, newest first) · 2 failures",
+        ],
+    );
+    insta::assert_snapshot!("perp_pane_80x24", small);
+    // Any size draws, down to almost nothing.
+    for (w, h) in [(200, 60), (60, 16), (40, 12), (20, 6), (4, 4)] {
+        draw_sized(&s, w, h);
+    }
+
+    // The selection stays on its position when the next snapshot re-orders the rows.
+    select_trader(&mut s, TRADER_F);
+    let mut next = perp_snapshot();
+    next.positions.reverse();
+    next.hedges.reverse();
+    s.set_perp(Arc::new(next));
+    assert_eq!(s.selected_trader().unwrap().user, TRADER_F);
+
+    // Left/right moves the selection keys between the tables.
+    press(&mut s, KeyCode::Right);
+    assert_eq!(s.perp_focus, PerpFocus::Hedges);
+    select_hedge(&mut s, 39);
+    assert_eq!(s.selected_trader().unwrap().user, TRADER_F);
+    press(&mut s, KeyCode::Left);
+    assert_eq!(s.perp_focus, PerpFocus::Positions);
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.selected_hedge().unwrap().id, 39);
+    assert_ne!(s.selected_trader().unwrap().user, TRADER_F);
+
+    // A snapshot without rows leaves nothing selected.
+    s.set_perp(Arc::new(hedgedesk::perp::pane::PerpSnapshot::default()));
+    assert!(s.selected_trader().is_none());
+    assert!(s.selected_hedge().is_none());
+}
+
+#[test]
+fn the_perp_tables_build_only_the_visible_rows() {
+    let mut s = perp_state();
+    let mut snap = perp_snapshot();
+    let template = snap.positions[4].clone();
+    snap.positions = (0..10_000)
+        .map(|i| {
+            let mut p = template.clone();
+            p.user = format!("0x{i:040x}");
+            p.key = format!("{}:{i}", p.user);
+            p
+        })
+        .collect();
+    s.set_perp(Arc::new(snap));
+    press(&mut s, KeyCode::Char('G'));
+    assert_eq!(
+        s.selected_trader().unwrap().user,
+        format!("0x{:040x}", 9_999)
+    );
+    let started = std::time::Instant::now();
+    let screen = draw_sized(&s, 120, 40);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "drawing 10k positions took {:?}",
+        started.elapsed()
+    );
+    assert!(screen.contains("Trader positions (10000)"), "{screen}");
+    assert!(
+        screen.contains("0x0000…270f"),
+        "the last row is on screen:\n{screen}"
+    );
+    assert!(
+        !screen.contains("0x0000…0000"),
+        "the first is not:\n{screen}"
+    );
+}
+
+#[test]
+fn the_perp_detail_overlay() {
+    use hedgedesk::tui::state::{Overlay, PerpItem};
+    let mut s = perp_state();
+    select_trader(&mut s, TRADER_A);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    let key_a = perp_key(TRADER_A, "BTC-USD", true, 6 * 3_600);
+    assert_eq!(
+        s.overlay,
+        Some(Overlay::PerpDetail(PerpItem::Position(key_a.clone())))
+    );
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Position 0x15d3…6A65 BTC-USD long",
+            TRADER_A,
+            &key_a,
+            "BTC-USD → BTCUSDT on the venue",
+            "long: a hedge BUYs it",
+            "500,000.00 USDC · entry 88,000.00",
+            "+61,200.00 USDC (the vault's loss)",
+            "drawdown  vault drawdown: vault 1,000,000.00 × 1.05 > remaining 1,038,800.00",
+            "hedge     profit limit",
+            "USDC 1,000,000.00 · shield 100,000.00 · remaining 1,026,721.82 (93.33%)",
+            "none: flagged and not hedged",
+        ],
+    );
+    insta::assert_snapshot!("perp_position_detail", screen);
+    // On a small screen the key wraps and the popup still ends with how to close it.
+    let small = draw_sized(&s, 80, 40);
+    assert!(small.contains("esc / enter close"), "{small}");
+    // Other keys leave it open; esc closes it.
+    assert!(press(&mut s, KeyCode::Char('o')).is_none());
+    assert!(s.overlay.is_some());
+    press(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none());
+
+    // On the hedges, Enter shows the selected hedge.
+    press(&mut s, KeyCode::Right);
+    select_hedge(&mut s, 36);
+    press(&mut s, KeyCode::Enter);
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Hedge #36 BTCUSDT · closing",
+            "SELL 0.640 BTCUSDT on binance https://testnet.binancefuture.com",
+            "entry 101,210.00 · mark 98,790.10",
+            "+1,548.74 USDT (unrealised)",
+            "2026-11-21 06:18 UTC (3h ago)",
+            "position vanished: reduce-only BUY 0.640 sent",
+            "no longer on DePerp: the hedge is closed once",
+        ],
+    );
+    insta::assert_snapshot!("perp_hedge_detail", screen);
+    press(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn perp_keys_ask_first_and_refuse_what_a_row_does_not_allow() {
+    use hedgedesk::perp::requests::PerpRequest;
+    let mut s = perp_state();
+    for tab in ['1', '3', '7'] {
+        press(&mut s, KeyCode::Char(tab));
+        for key in ['o', 'c'] {
+            assert!(press(&mut s, KeyCode::Char(key)).is_none());
+            assert!(s.overlay.is_none(), "{key} on tab {tab} opens nothing");
+            assert!(draw(&s).contains("that key works on tab 4 (Perp)"));
+        }
+    }
+    press(&mut s, KeyCode::Char('4'));
+
+    // `o` on the flagged, unhedged BTC-USD long asks, then sends its key.
+    select_trader(&mut s, TRADER_A);
+    assert!(press(&mut s, KeyCode::Char('o')).is_none());
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Open a hedge for 0x15d3…6A65 BTC-USD long?",
+            "size 500,000.00 · entry 88,000.00 · price 98,771.20 · trader PnL +61,200.00",
+            "Flags     drawdown, hedge",
+            "vault drawdown: vault 1,000,000.00 × 1.05 > remaining 1,038,800.00",
+            "BUY BTCUSDT at market for the position's notional at the mark price",
+            "the trader's way (the vault is the counterparty)",
+            "venue  binance https://testnet.binancefuture.com",
+            "One open_hedge action, policy confirm; approve it on the Actions tab (6).",
+        ],
+    );
+    insta::assert_snapshot!("perp_open_confirm", screen);
+    assert_eq!(
+        press(&mut s, KeyCode::Char('y')).map(|e| match e {
+            Effect::Perp(r) => r,
+            _ => panic!("y sends a Perp request"),
+        }),
+        Some(PerpRequest::OpenHedge {
+            position_key: perp_key(TRADER_A, "BTC-USD", true, 6 * 3_600)
+        })
+    );
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("asked to hedge 0x15d3…6A65 BTC-USD long"));
+
+    // n cancels.
+    press(&mut s, KeyCode::Char('o'));
+    assert!(s.overlay.is_some());
+    assert!(press(&mut s, KeyCode::Char('n')).is_none());
+    assert!(s.overlay.is_none());
+
+    // `o` refuses what cannot or need not be hedged.
+    for (user, why) in [
+        (TRADER_B, "already hedged: #43 opening"),
+        (TRADER_D, "SOL-USD is unmapped: never hedged"),
+        (TRADER_E, "no price for XAU-USD: cannot size it"),
+    ] {
+        select_trader(&mut s, user);
+        s.flash = None;
+        assert!(press(&mut s, KeyCode::Char('o')).is_none());
+        assert!(s.overlay.is_none());
+        assert!(draw(&s).contains(why), "{why}:\n{}", draw(&s));
+    }
+
+    // `c` on the open hedge whose risk cleared asks, then sends its id.
+    press(&mut s, KeyCode::Right);
+    assert!(press(&mut s, KeyCode::Char('o')).is_none());
+    assert!(draw(&s).contains("select a position first (left/right)"));
+    select_hedge(&mut s, 39);
+    press(&mut s, KeyCode::Char('c'));
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Close hedge #39 BTCUSDT?",
+            "#39 BUY 1.275 BTCUSDT · entry 94,120.50 · mark 98,790.10 · PnL +5,953.74 USDT",
+            "0xa0Ee…9720 BTC-USD long · no flags",
+            "the desk closes it in 42 s",
+            "reduce-only SELL 1.275 BTCUSDT at market",
+            "One close_hedge action, policy confirm",
+        ],
+    );
+    insta::assert_snapshot!("perp_close_confirm", screen);
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Perp(PerpRequest::CloseHedge { hedge_id: 39 }))
+    ));
+    assert!(draw(&s).contains("asked the desk to close hedge #39"));
+
+    // `c` refuses a hedge that is not open.
+    for (id, why) in [
+        (43, "hedge #43 is opening, not filled yet"),
+        (36, "hedge #36 is closing already"),
+    ] {
+        select_hedge(&mut s, id);
+        s.flash = None;
+        assert!(press(&mut s, KeyCode::Char('c')).is_none());
+        assert!(s.overlay.is_none());
+        assert!(draw(&s).contains(why), "{why}:\n{}", draw(&s));
+    }
+
+    // On the positions, `c` closes the selected position's hedge.
+    press(&mut s, KeyCode::Left);
+    select_trader(&mut s, TRADER_F);
+    press(&mut s, KeyCode::Char('c'));
+    assert!(draw(&s).contains("Close hedge #39 BTCUSDT?"));
+    press(&mut s, KeyCode::Esc);
+    select_trader(&mut s, TRADER_C);
+    s.flash = None;
+    assert!(press(&mut s, KeyCode::Char('c')).is_none());
+    assert!(draw(&s).contains("no hedge on this position (left/right)"));
+
+    // `a` asks before switching automatic hedging off, and on again.
+    assert!(press(&mut s, KeyCode::Char('a')).is_none());
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Turn automatic hedging OFF?",
+            "stops proposing hedges and their closes on its own",
+            "Flagged and unhedged now: 2.",
+            "y go ahead",
+        ],
+    );
+    insta::assert_snapshot!("perp_auto_confirm", screen);
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Perp(PerpRequest::SetAuto(false)))
+    ));
+    assert!(draw(&s).contains("asked the desk to turn auto hedging OFF"));
+    let mut off = perp_snapshot();
+    off.auto = false;
+    s.set_perp(Arc::new(off));
+    assert!(draw(&s).contains("auto hedging OFF"));
+    press(&mut s, KeyCode::Char('a'));
+    assert!(draw(&s).contains("Turn automatic hedging ON?"));
+    assert!(matches!(
+        press(&mut s, KeyCode::Char('y')),
+        Some(Effect::Perp(PerpRequest::SetAuto(true)))
+    ));
+    // `a` stays approve on the Actions tab.
+    press(&mut s, KeyCode::Char('6'));
+    press(&mut s, KeyCode::Char('a'));
+    assert!(matches!(
+        s.overlay,
+        Some(hedgedesk::tui::state::Overlay::Confirm(_))
+    ));
+}
+
+#[test]
+fn the_perp_pane_while_the_desk_waits() {
+    let mut s = unlocked_state();
+    press(&mut s, KeyCode::Char('4'));
+    // Before the desk publishes: what the config says.
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Perp desk · DePerp on devnet",
+            "venue paper · auto hedging ON · no read yet",
+            "Nothing read from DePerp on devnet yet",
+            "Policies: open_hedge confirm, close_hedge confirm",
+            "Journal: nothing to report",
+        ],
+    );
+    insta::assert_snapshot!("perp_waiting", screen);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert!(draw(&s).contains("no position selected"));
+    assert!(press(&mut s, KeyCode::Char('o')).is_none());
+    assert!(s.overlay.is_none());
+
+    // Read, nothing on DePerp yet, the desk's note.
+    s.set_perp(Arc::new(hedgedesk::perp::pane::PerpSnapshot {
+        chain: "devnet".into(),
+        venue: "paper".into(),
+        auto: true,
+        block: Some(18_190),
+        read_at_ms: Some(NOW - 45_000),
+        note: Some("no trader position on DePerp yet".into()),
+        ..Default::default()
+    }));
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "read block 18,190 45s ago",
+            "no trader position on DePerp yet",
+            "No vault read yet.",
+            "No trader positions on DePerp.",
+            "No hedges on the venue.",
+        ],
+    );
+    insta::assert_snapshot!("perp_empty", screen);
+}

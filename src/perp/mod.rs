@@ -7,7 +7,7 @@ pub mod desk;
 pub mod hedger;
 pub mod model;
 pub mod pane;
-pub mod requests;
 pub mod reader;
+pub mod requests;
 pub mod risk;
 pub mod venue;

@@ -320,5 +320,6 @@ fn run_effect(
             // The outcome shows on the AnyHedge tab: its rows, or a journal line.
             let _ = rt.anyhedge_requests.send(request);
         }
+        Effect::Perp(_) => {} // wired with the perp desk
     }
 }

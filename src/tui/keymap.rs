@@ -2,7 +2,7 @@
 //! overrides. The help overlay and the palette are generated from this table.
 //!
 //! A command either works everywhere or belongs to one tab ([`Command::tab`]). Commands of
-//! different tabs may share a key (`enter` opens the detail on tabs 2 and 3); a key pressed
+//! different tabs may share a key (`enter` opens the detail on tabs 2, 3 and 4); a key pressed
 //! on a tab runs that tab's command, else the global one, else another tab's command (which
 //! then says where it works).
 
@@ -38,6 +38,11 @@ pub enum Command {
     AnyHedgeSettle,
     AnyHedgeDetail,
     AnyHedgeFocus,
+    PerpOpen,
+    PerpClose,
+    PerpAuto,
+    PerpDetail,
+    PerpFocus,
 }
 
 impl Command {
@@ -53,6 +58,11 @@ impl Command {
             | Command::AnyHedgeSettle
             | Command::AnyHedgeDetail
             | Command::AnyHedgeFocus => Some(3),
+            Command::PerpOpen
+            | Command::PerpClose
+            | Command::PerpAuto
+            | Command::PerpDetail
+            | Command::PerpFocus => Some(4),
             Command::Approve | Command::Reject => Some(6),
             Command::Quit
             | Command::Help
@@ -187,6 +197,37 @@ pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
         Command::AnyHedgeFocus,
         &["left", "right"],
         "AnyHedge tab: move the selection between offers and contracts",
+    ),
+    // `a` is approve's on the Actions tab only, so the Perp tab keeps the letters.
+    (
+        "perp_open",
+        Command::PerpOpen,
+        &["o"],
+        "Perp tab: open a hedge for the selected position (asks first)",
+    ),
+    (
+        "perp_close",
+        Command::PerpClose,
+        &["c"],
+        "Perp tab: close the selected hedge (asks first)",
+    ),
+    (
+        "perp_auto",
+        Command::PerpAuto,
+        &["a"],
+        "Perp tab: switch automatic hedging on or off (asks first)",
+    ),
+    (
+        "perp_detail",
+        Command::PerpDetail,
+        &["enter"],
+        "Perp tab: open the selected position's or hedge's detail",
+    ),
+    (
+        "perp_focus",
+        Command::PerpFocus,
+        &["left", "right"],
+        "Perp tab: move the selection between positions and hedges",
     ),
 ];
 
@@ -546,6 +587,17 @@ mod tests {
         assert_eq!(km.lookup(&enter, 2), Some(Command::LiquidatorDetail));
         assert_eq!(km.lookup(&enter, 3), Some(Command::AnyHedgeDetail));
         assert_eq!(km.lookup(&key('q'), 3), Some(Command::Quit));
+        assert_eq!(km.lookup(&key('a'), 6), Some(Command::Approve));
+        assert_eq!(km.lookup(&key('a'), 4), Some(Command::PerpAuto));
+        assert_eq!(km.lookup(&key('o'), 4), Some(Command::PerpOpen));
+        assert_eq!(km.lookup(&key('c'), 4), Some(Command::PerpClose));
+        assert_eq!(km.lookup(&enter, 4), Some(Command::PerpDetail));
+        // `c` alone is the Perp tab's; ctrl-c still quits everywhere.
+        assert_eq!(km.lookup(&key('c'), 1), Some(Command::PerpClose));
+        assert_eq!(
+            km.lookup(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL), 4),
+            Some(Command::Quit)
+        );
         assert!(check_bindings(&BTreeMap::new()).is_empty());
 
         // A tab's key may not shadow a global one, nor another command of the same tab.

@@ -15,6 +15,8 @@ use crate::chain::ChainStatus;
 use crate::config::Config;
 use crate::desks::Desk;
 use crate::liquidator::pane::{CandidateRow, LiquidatorSnapshot};
+use crate::perp::pane::{HedgeRow, PerpSnapshot, TraderRow};
+use crate::perp::requests::PerpRequest;
 
 use super::keymap::Keymap;
 use super::secret_input::SecretInput;
@@ -114,6 +116,25 @@ pub enum Overlay {
     LiquidationDetail(u64),
     /// The AnyHedge tab's detail of a contract or an offer (Enter on a row).
     AnyHedgeDetail(AnyHedgeItem),
+    /// The Perp tab's detail of a trader position or a hedge (Enter on a row).
+    PerpDetail(PerpItem),
+}
+
+/// A row of the Perp tab, by what identifies it across snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PerpItem {
+    /// A trader position, by its key.
+    Position(String),
+    /// A hedge, by its id.
+    Hedge(i64),
+}
+
+/// Which Perp table the selection keys move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PerpFocus {
+    #[default]
+    Positions,
+    Hedges,
 }
 
 /// A row of the AnyHedge tab, by what identifies it across snapshots.
@@ -198,6 +219,60 @@ pub fn anyhedge_request(row: &PositionRow, op: AnyHedgeOp) -> Result<AnyHedgeReq
     }
 }
 
+/// `0x3C44…93BC BTC-USD long`: a trader position as the Perp tab names it.
+pub fn trader_label(row: &TraderRow) -> String {
+    format!(
+        "{} {} {}",
+        super::format::short_address(&row.user),
+        row.market,
+        if row.is_long { "long" } else { "short" }
+    )
+}
+
+/// Whether an action is still on its way: `#57 proposed`.
+fn in_flight((id, s): (i64, ActionState)) -> Option<String> {
+    matches!(
+        s,
+        ActionState::Proposed | ActionState::Approved | ActionState::Sent
+    )
+    .then(|| format!("#{id} {s}"))
+}
+
+/// The request `o` sends about a trader position, or why the tab refuses it (short: it is
+/// flashed on the status line, next to the position's row). The desk checks again; this only keeps pointless requests
+/// back.
+pub fn perp_open_request(row: &TraderRow) -> Result<PerpRequest, String> {
+    if row.symbol.is_none() {
+        return Err(format!("{} is unmapped: never hedged", row.market));
+    }
+    if let Some((id, state)) = &row.hedge {
+        return Err(format!("already hedged: #{id} {state}"));
+    }
+    if let Some(what) = row.action.and_then(in_flight) {
+        return Err(format!("action {what} is on its way"));
+    }
+    if row.price.is_none() {
+        return Err(format!("no price for {}: cannot size it", row.market));
+    }
+    Ok(PerpRequest::OpenHedge {
+        position_key: row.key.clone(),
+    })
+}
+
+/// The request `c` sends about a hedge, or why the tab refuses it: only an open hedge can
+/// be closed (an opening one waits for its fill, a closing one is on its way).
+pub fn perp_close_request(hedge: &HedgeRow) -> Result<PerpRequest, String> {
+    let id = hedge.id;
+    match hedge.state.as_str() {
+        "open" => Ok(PerpRequest::CloseHedge { hedge_id: id }),
+        "opening" => Err(format!("hedge #{id} is opening, not filled yet")),
+        "closing" => Err(format!("hedge #{id} is closing already")),
+        "closed" => Err(format!("hedge #{id} is closed")),
+        "failed" => Err(format!("hedge #{id} failed: nothing on the venue")),
+        other => Err(format!("hedge #{id} is {other}")),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeskConfirm {
     pub title: String,
@@ -211,6 +286,7 @@ pub enum DeskCommand {
     Oracle(crate::oracle::desk::DeskRequest),
     Liquidator(crate::liquidator::requests::DeskRequest),
     AnyHedge(AnyHedgeRequest),
+    Perp(PerpRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +331,11 @@ pub struct AppState {
     pub anyhedge_focus: AnyHedgeFocus,
     pub anyhedge_offers_pos: ListPosition,
     pub anyhedge_contracts_pos: ListPosition,
+    /// The perp desk's pane, from its worker.
+    pub perp: Arc<PerpSnapshot>,
+    pub perp_focus: PerpFocus,
+    pub perp_positions_pos: ListPosition,
+    pub perp_hedges_pos: ListPosition,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -299,6 +380,16 @@ impl AppState {
             chain: config.anyhedge.chain.clone(),
             ..Default::default()
         };
+        // What the config says until the desk publishes its first snapshot.
+        let perp = PerpSnapshot {
+            chain: config.perp.chain.clone(),
+            venue: match config.perp.venue.as_str() {
+                "binance" => format!("binance {}", config.perp.binance.base_url),
+                other => other.to_string(),
+            },
+            auto: config.perp.auto,
+            ..Default::default()
+        };
         AppState {
             phase: Phase::Unlock(phase),
             tab: Tab::Actions,
@@ -325,6 +416,10 @@ impl AppState {
             anyhedge_focus: AnyHedgeFocus::default(),
             anyhedge_offers_pos: ListPosition::default(),
             anyhedge_contracts_pos: ListPosition::default(),
+            perp: Arc::new(perp),
+            perp_focus: PerpFocus::default(),
+            perp_positions_pos: ListPosition::default(),
+            perp_hedges_pos: ListPosition::default(),
             logs,
             logs_scroll: 0,
             now_ms,
@@ -420,6 +515,46 @@ impl AppState {
         *offers_pos = (*offers_pos).min(offers.saturating_sub(1));
         let contracts_pos = &mut self.anyhedge_contracts_pos.selected;
         *contracts_pos = (*contracts_pos).min(positions.saturating_sub(1));
+    }
+
+    /// The Perp tab's selected trader position.
+    pub fn selected_trader(&self) -> Option<&TraderRow> {
+        let rows = &self.perp.positions;
+        rows.get(
+            self.perp_positions_pos
+                .selected
+                .min(rows.len().saturating_sub(1)),
+        )
+    }
+
+    /// The Perp tab's selected hedge.
+    pub fn selected_hedge(&self) -> Option<&HedgeRow> {
+        let rows = &self.perp.hedges;
+        rows.get(
+            self.perp_hedges_pos
+                .selected
+                .min(rows.len().saturating_sub(1)),
+        )
+    }
+
+    /// Keeps both selections on the same position and hedge when a new snapshot arrives.
+    pub fn set_perp(&mut self, snap: Arc<PerpSnapshot>) {
+        let position = self.selected_trader().map(|p| p.key.clone());
+        let hedge = self.selected_hedge().map(|h| h.id);
+        self.perp = snap;
+        let positions = &self.perp.positions;
+        if let Some(i) = position.and_then(|k| positions.iter().position(|p| p.key == k)) {
+            self.perp_positions_pos.selected = i;
+        }
+        let hedges = &self.perp.hedges;
+        if let Some(i) = hedge.and_then(|id| hedges.iter().position(|h| h.id == id)) {
+            self.perp_hedges_pos.selected = i;
+        }
+        let (positions, hedges) = (positions.len(), hedges.len());
+        let p = &mut self.perp_positions_pos.selected;
+        *p = (*p).min(positions.saturating_sub(1));
+        let h = &mut self.perp_hedges_pos.selected;
+        *h = (*h).min(hedges.saturating_sub(1));
     }
 
     pub fn flash_info(&mut self, msg: impl Into<String>) {
@@ -604,5 +739,126 @@ mod tests {
         state.set_anyhedge(Arc::new(AnyHedgeSnapshot::default()));
         assert_eq!(state.anyhedge_contracts_pos.selected, 0);
         assert!(state.selected_contract().is_none());
+    }
+
+    fn trader(key: &str) -> TraderRow {
+        TraderRow {
+            key: key.into(),
+            user: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65".into(),
+            market: "BTC-USD".into(),
+            is_long: true,
+            size: "500,000.00".into(),
+            entry: "88,000.00".into(),
+            price: Some("98,771.20".into()),
+            pnl: Some("61,200.00".into()),
+            pnl_positive: true,
+            flags: vec![],
+            symbol: Some("BTCUSDT".into()),
+            hedge: None,
+            action: None,
+        }
+    }
+
+    fn hedge_row(id: i64, state: &str) -> HedgeRow {
+        HedgeRow {
+            id,
+            position_key: "k".into(),
+            symbol: "BTCUSDT".into(),
+            side: "BUY".into(),
+            quantity: "1.0".into(),
+            entry: None,
+            mark: None,
+            pnl: None,
+            pnl_positive: false,
+            since_ms: 0,
+            state: state.into(),
+            closes_in_secs: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn perp_keys_ask_only_what_a_row_allows() {
+        let row = trader("k1");
+        assert_eq!(trader_label(&row), "0x15d3…6A65 BTC-USD long");
+        assert_eq!(
+            perp_open_request(&row),
+            Ok(PerpRequest::OpenHedge {
+                position_key: "k1".into()
+            })
+        );
+        let mut unmapped = row.clone();
+        unmapped.symbol = None;
+        assert_eq!(
+            perp_open_request(&unmapped).unwrap_err(),
+            "BTC-USD is unmapped: never hedged"
+        );
+        let mut hedged = row.clone();
+        hedged.hedge = Some((43, "opening".into()));
+        assert_eq!(
+            perp_open_request(&hedged).unwrap_err(),
+            "already hedged: #43 opening"
+        );
+        let mut asked = row.clone();
+        asked.action = Some((58, ActionState::Proposed));
+        assert_eq!(
+            perp_open_request(&asked).unwrap_err(),
+            "action #58 proposed is on its way"
+        );
+        // A finished action does not hold the next one back.
+        asked.action = Some((58, ActionState::Rejected));
+        assert!(perp_open_request(&asked).is_ok());
+        let mut no_price = row;
+        no_price.price = None;
+        assert_eq!(
+            perp_open_request(&no_price).unwrap_err(),
+            "no price for BTC-USD: cannot size it"
+        );
+
+        assert_eq!(
+            perp_close_request(&hedge_row(39, "open")),
+            Ok(PerpRequest::CloseHedge { hedge_id: 39 })
+        );
+        for (state, why) in [
+            ("opening", "hedge #7 is opening, not filled yet"),
+            ("closing", "hedge #7 is closing already"),
+            ("closed", "hedge #7 is closed"),
+            ("failed", "hedge #7 failed: nothing on the venue"),
+        ] {
+            assert_eq!(perp_close_request(&hedge_row(7, state)).unwrap_err(), why);
+        }
+    }
+
+    #[test]
+    fn perp_selection_follows_its_rows() {
+        let mut state = AppState::new(
+            Arc::new(Config::default()),
+            Theme::built_in_default(),
+            PathBuf::from("/nonexistent"),
+            PathBuf::from("/nonexistent/keystore.json"),
+            LogBuffer::new(100),
+            0,
+        );
+        assert_eq!(state.perp.venue, "paper");
+        assert!(state.perp.auto);
+        let snap = |keys: &[&str], ids: &[i64]| {
+            Arc::new(PerpSnapshot {
+                positions: keys.iter().map(|k| trader(k)).collect(),
+                hedges: ids.iter().map(|id| hedge_row(*id, "open")).collect(),
+                ..Default::default()
+            })
+        };
+        state.set_perp(snap(&["a", "b", "c"], &[1, 2]));
+        state.perp_positions_pos.selected = 1;
+        state.perp_hedges_pos.selected = 1;
+        state.set_perp(snap(&["c", "b", "a", "d"], &[2, 1]));
+        assert_eq!(state.selected_trader().unwrap().key, "b");
+        assert_eq!(state.selected_hedge().unwrap().id, 2);
+        state.set_perp(snap(&["a", "c"], &[2]));
+        assert_eq!(state.perp_positions_pos.selected, 1);
+        assert_eq!(state.selected_hedge().unwrap().id, 2);
+        state.set_perp(Arc::new(PerpSnapshot::default()));
+        assert!(state.selected_trader().is_none());
+        assert!(state.selected_hedge().is_none());
     }
 }

@@ -8,7 +8,8 @@ use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
 use super::state::{
     AnyHedgeFocus, AnyHedgeItem, AnyHedgeOp, AppState, ConfirmKind, ConfirmState, DeskCommand,
-    DeskConfirm, Overlay, PaletteState, Phase, Tab, UnlockPhase, anyhedge_request,
+    DeskConfirm, Overlay, PaletteState, PerpFocus, PerpItem, Phase, Tab, UnlockPhase,
+    anyhedge_request, perp_close_request, perp_open_request, trader_label,
 };
 use super::theme::Theme;
 use crate::actions::{ActionId, ActionKind, ActionState, PolicyMode};
@@ -18,6 +19,8 @@ use crate::desks::Desk;
 use crate::keys::Passphrase;
 use crate::liquidator::pane::RowState;
 use crate::liquidator::requests::DeskRequest as LiquidatorRequest;
+use crate::perp::pane::{Flag, HedgeRow, TraderRow};
+use crate::perp::requests::PerpRequest;
 
 pub enum Effect {
     Unlock(Passphrase),
@@ -27,6 +30,7 @@ pub enum Effect {
     Oracle(crate::oracle::desk::DeskRequest),
     Liquidator(LiquidatorRequest),
     AnyHedge(AnyHedgeRequest),
+    Perp(PerpRequest),
 }
 
 const MIN_PASSPHRASE: usize = 8;
@@ -168,6 +172,11 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                         state.flash_info(asked(&request));
                         Effect::AnyHedge(request)
                     }
+                    DeskCommand::Perp(request) => {
+                        let flash = asked_perp(state, &request);
+                        state.flash_info(flash);
+                        Effect::Perp(request)
+                    }
                 }),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
                 _ => {
@@ -192,6 +201,15 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                 || matches!(cmd, Some(Command::AnyHedgeDetail | Command::Quit));
             if !closes {
                 state.overlay = Some(Overlay::AnyHedgeDetail(item));
+            }
+            return None;
+        }
+        Some(Overlay::PerpDetail(item)) => {
+            let cmd = state.keymap.lookup(&key, tab);
+            let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
+                || matches!(cmd, Some(Command::PerpDetail | Command::Quit));
+            if !closes {
+                state.overlay = Some(Overlay::PerpDetail(item));
             }
             return None;
         }
@@ -312,6 +330,34 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
                 };
             }
         }
+        Command::PerpOpen => perp_open_confirm(state),
+        Command::PerpClose => perp_close_confirm(state),
+        Command::PerpAuto => perp_auto_confirm(state),
+        Command::PerpDetail => {
+            if on_perp_tab(state) {
+                let item = match state.perp_focus {
+                    PerpFocus::Positions => state
+                        .selected_trader()
+                        .map(|p| PerpItem::Position(p.key.clone())),
+                    PerpFocus::Hedges => state.selected_hedge().map(|h| PerpItem::Hedge(h.id)),
+                };
+                match item {
+                    Some(item) => state.overlay = Some(Overlay::PerpDetail(item)),
+                    None => state.flash_error(match state.perp_focus {
+                        PerpFocus::Positions => "no position selected",
+                        PerpFocus::Hedges => "no hedge selected",
+                    }),
+                }
+            }
+        }
+        Command::PerpFocus => {
+            if on_perp_tab(state) {
+                state.perp_focus = match state.perp_focus {
+                    PerpFocus::Positions => PerpFocus::Hedges,
+                    PerpFocus::Hedges => PerpFocus::Positions,
+                };
+            }
+        }
     }
     None
 }
@@ -352,6 +398,14 @@ fn scroll(state: &mut AppState, delta: isize) {
             let next = pos.selected as isize + delta;
             pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
         }
+        Tab::Desk(Desk::Perp) => {
+            let (len, pos) = match state.perp_focus {
+                PerpFocus::Positions => (state.perp.positions.len(), &mut state.perp_positions_pos),
+                PerpFocus::Hedges => (state.perp.hedges.len(), &mut state.perp_hedges_pos),
+            };
+            let next = pos.selected as isize + delta;
+            pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+        }
         Tab::Desk(_) => {}
     }
 }
@@ -372,6 +426,277 @@ fn on_anyhedge_tab(state: &mut AppState) -> bool {
     }
     state.flash_error("that key works on tab 3 (AnyHedge)");
     false
+}
+
+/// Perp-tab commands work there only; elsewhere they say so.
+fn on_perp_tab(state: &mut AppState) -> bool {
+    if state.tab == Tab::Desk(Desk::Perp) {
+        return true;
+    }
+    state.flash_error("that key works on tab 4 (Perp)");
+    false
+}
+
+/// The flash after a confirmed Perp request.
+fn asked_perp(state: &AppState, request: &PerpRequest) -> String {
+    match request {
+        PerpRequest::OpenHedge { position_key } => {
+            let what = state
+                .perp
+                .positions
+                .iter()
+                .find(|p| &p.key == position_key)
+                .map(trader_label)
+                .unwrap_or_else(|| position_key.clone());
+            format!("asked to hedge {what}")
+        }
+        PerpRequest::CloseHedge { hedge_id } => {
+            format!("asked the desk to close hedge #{hedge_id}")
+        }
+        PerpRequest::SetAuto(on) => format!(
+            "asked the desk to turn auto hedging {}",
+            if *on { "ON" } else { "OFF" }
+        ),
+    }
+}
+
+/// `One open_hedge action, policy confirm; approve it on the Actions tab (6).`
+fn policy_line(state: &AppState, kind: ActionKind) -> String {
+    let (mode, then) = match state.config.policy(kind).mode {
+        PolicyMode::Auto => ("auto", ""),
+        PolicyMode::Confirm => ("confirm", "; approve it on the Actions tab (6)"),
+        PolicyMode::Off => ("off", ": the action is dropped"),
+    };
+    format!("One {kind} action, policy {mode}{then}.")
+}
+
+/// `DD HG`, or `no flags`.
+fn flag_labels(flags: &[Flag]) -> String {
+    if flags.is_empty() {
+        return "no flags".into();
+    }
+    flags.iter().map(|f| f.kind).collect::<Vec<_>>().join(", ")
+}
+
+/// A signed amount as the desk rendered it, with `+` on a gain.
+fn signed(amount: &str, positive: bool) -> String {
+    if positive && !amount.starts_with(['+', '-']) {
+        format!("+{amount}")
+    } else {
+        amount.to_string()
+    }
+}
+
+/// `size 500,000.00 · entry 88,000.00 · price 98,771.20 · trader PnL +61,200.00`
+fn trader_numbers(row: &TraderRow) -> String {
+    let price = row.price.as_deref().unwrap_or("none");
+    let pnl = row
+        .pnl
+        .as_deref()
+        .map(|p| signed(p, row.pnl_positive))
+        .unwrap_or_else(|| "unknown".into());
+    format!(
+        "size {} · entry {} · price {price} · trader PnL {pnl}",
+        row.size, row.entry
+    )
+}
+
+/// `BUY 0.227 BTCUSDT · entry 94,120.50 · mark 98,790.10 · PnL +1,060.00 USDT`
+fn hedge_numbers(h: &HedgeRow) -> String {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let pnl = h
+        .pnl
+        .as_deref()
+        .map(|p| format!("{} USDT", signed(p, h.pnl_positive)))
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{} {} {} · entry {} · mark {} · PnL {pnl}",
+        h.side,
+        h.quantity,
+        h.symbol,
+        or_dash(&h.entry),
+        or_dash(&h.mark)
+    )
+}
+
+/// The confirm popup's lines cut to its width, so none wraps past its last line.
+fn fit_popup(lines: Vec<String>) -> Vec<String> {
+    const WIDTH: usize = 90;
+    lines
+        .into_iter()
+        .map(|l| format::truncate(&l, WIDTH))
+        .collect()
+}
+
+/// Opens the popup that says what `o` asks of the perp desk about the selected trader
+/// position, or says why not.
+fn perp_open_confirm(state: &mut AppState) {
+    if !on_perp_tab(state) {
+        return;
+    }
+    if state.perp_focus == PerpFocus::Hedges {
+        state.flash_error(format!(
+            "select a position first ({})",
+            state.keymap.all_keys_for(Command::PerpFocus)
+        ));
+        return;
+    }
+    let Some(row) = state.selected_trader().cloned() else {
+        state.flash_error("no position selected");
+        return;
+    };
+    let request = match perp_open_request(&row) {
+        Ok(request) => request,
+        Err(why) => {
+            state.flash_error(why);
+            return;
+        }
+    };
+    let label = trader_label(&row);
+    let symbol = row.symbol.clone().unwrap_or_default();
+    let side = if row.is_long { "BUY" } else { "SELL" };
+    let mut lines = vec![
+        format!("Position  {label}"),
+        format!("          {}", trader_numbers(&row)),
+        format!("Flags     {}", flag_labels(&row.flags)),
+    ];
+    for f in &row.flags {
+        lines.push(format!("          {}", f.reason));
+    }
+    lines.push(String::new());
+    lines.push("Will ask the perp desk to propose an open_hedge action:".into());
+    lines.push(format!(
+        "  {side} {symbol} at market for the position's notional at the mark price,"
+    ));
+    lines.push("  the trader's way (the vault is the counterparty)".into());
+    lines.push(format!("  venue  {}", state.perp.venue));
+    if row.flags.is_empty() {
+        lines.push(format!(
+            "No flag is set: with auto ON the desk closes the hedge {} s after the last flag.",
+            state.config.perp.expiry_secs
+        ));
+    }
+    lines.push(policy_line(state, ActionKind::OpenHedge));
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title: format!("Open a hedge for {label}?"),
+        lines: fit_popup(lines),
+        command: DeskCommand::Perp(request),
+    })));
+}
+
+/// Opens the popup that says what `c` asks of the perp desk about the selected hedge (or
+/// the selected position's hedge), or says why not.
+fn perp_close_confirm(state: &mut AppState) {
+    if !on_perp_tab(state) {
+        return;
+    }
+    let hedge = match state.perp_focus {
+        PerpFocus::Hedges => state.selected_hedge().cloned(),
+        PerpFocus::Positions => match state.selected_trader().map(|p| p.hedge.clone()) {
+            Some(Some((id, _))) => state.perp.hedges.iter().find(|h| h.id == id).cloned(),
+            _ => {
+                state.flash_error(format!(
+                    "no hedge on this position ({})",
+                    state.keymap.all_keys_for(Command::PerpFocus)
+                ));
+                return;
+            }
+        },
+    };
+    let Some(hedge) = hedge else {
+        state.flash_error("no hedge selected");
+        return;
+    };
+    let request = match perp_close_request(&hedge) {
+        Ok(request) => request,
+        Err(why) => {
+            state.flash_error(why);
+            return;
+        }
+    };
+    let close_side = if hedge.side.eq_ignore_ascii_case("BUY") {
+        "SELL"
+    } else {
+        "BUY"
+    };
+    let position = state
+        .perp
+        .positions
+        .iter()
+        .find(|p| p.key == hedge.position_key)
+        .cloned();
+    let mut lines = vec![
+        format!("Hedge     #{} {}", hedge.id, hedge_numbers(&hedge)),
+        match &position {
+            Some(p) => format!("Position  {} · {}", trader_label(p), flag_labels(&p.flags)),
+            None => "Position  no longer on DePerp".into(),
+        },
+    ];
+    if let Some(secs) = hedge.closes_in_secs {
+        lines.push(format!(
+            "          its position has had no flag lately: the desk closes it in {secs} s"
+        ));
+    }
+    lines.push(String::new());
+    lines.push("Will ask the perp desk to propose a close_hedge action:".into());
+    lines.push(format!(
+        "  reduce-only {close_side} {} {} at market",
+        hedge.quantity, hedge.symbol
+    ));
+    lines.push(format!("  venue  {}", state.perp.venue));
+    if let Some(p) = position.as_ref().filter(|p| !p.flags.is_empty()) {
+        lines.push(format!(
+            "Its position is still flagged ({}): with auto ON the desk hedges it again.",
+            flag_labels(&p.flags)
+        ));
+    }
+    lines.push(policy_line(state, ActionKind::CloseHedge));
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title: format!("Close hedge #{} {}?", hedge.id, hedge.symbol),
+        lines: fit_popup(lines),
+        command: DeskCommand::Perp(request),
+    })));
+}
+
+/// Opens the popup that asks before `a` switches automatic hedging.
+fn perp_auto_confirm(state: &mut AppState) {
+    if !on_perp_tab(state) {
+        return;
+    }
+    let on = !state.perp.auto;
+    let flagged = state
+        .perp
+        .positions
+        .iter()
+        .filter(|p| !p.flags.is_empty() && p.hedge.is_none())
+        .count();
+    let mut lines = if on {
+        vec![
+            "The perp desk proposes a hedge for every flagged, unhedged position on a".to_string(),
+            format!(
+                "mapped market, and closes a hedge {} s after its position's last flag",
+                state.config.perp.expiry_secs
+            ),
+            format!("(or once the position vanished). Flagged and unhedged now: {flagged}."),
+        ]
+    } else {
+        vec![
+            "The perp desk stops proposing hedges and their closes on its own.".to_string(),
+            format!("Flagged and unhedged now: {flagged}. They stay listed; o and c still ask."),
+        ]
+    };
+    lines.push(
+        "The open_hedge and close_hedge policies still decide what waits for approval.".into(),
+    );
+    lines.push(format!(
+        "Until the next start, which reads perp.auto from the config (now {}).",
+        state.config.perp.auto
+    ));
+    state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
+        title: format!("Turn automatic hedging {}?", if on { "ON" } else { "OFF" }),
+        lines: fit_popup(lines),
+        command: DeskCommand::Perp(PerpRequest::SetAuto(on)),
+    })));
 }
 
 /// The flash after a confirmed AnyHedge request.

@@ -116,7 +116,10 @@ pub enum VenueError {
     },
     /// Rate limited or banned for a while (429/418); try again after `retry_after_secs`.
     #[error("{venue}: rate limited, retry after {retry_after_secs}s")]
-    RateLimited { venue: String, retry_after_secs: u64 },
+    RateLimited {
+        venue: String,
+        retry_after_secs: u64,
+    },
     /// The venue could not be reached or answered garbage; nothing is known to be placed.
     #[error("{venue} unavailable: {message}")]
     Unavailable { venue: String, message: String },

@@ -1,6 +1,7 @@
 //! `?`: every key, generated from the keymap so it can never disagree with it. Keys that
 //! work everywhere on the left, each tab's own keys under the tab's name on the right (one
-//! list when the screen is too narrow for two).
+//! list when the screen is too narrow for two). On a short screen the blank lines between
+//! the tabs, then the one above the notes, make room.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -45,22 +46,36 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         .iter()
         .map(|(_, keys, desc, _)| entry(keys, global_keys, desc))
         .collect();
-    let mut right: Vec<Line> = Vec::new();
-    for n in tabs {
-        let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
-        if !right.is_empty() {
-            right.push(Line::from(""));
+    // Each tab's keys under its name, a blank line between tabs when there is room.
+    let tab_column = |gaps: bool| {
+        let mut right: Vec<Line> = Vec::new();
+        for &n in &tabs {
+            let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
+            if gaps && !right.is_empty() {
+                right.push(Line::from(""));
+            }
+            right.push(Line::from(Span::styled(
+                format!("{n} {title}"),
+                Style::new().fg(t.title).add_modifier(Modifier::BOLD),
+            )));
+            let prefix = format!("{title} tab: ");
+            for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
+                let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
+                right.push(entry(keys, tab_keys, desc));
+            }
         }
-        right.push(Line::from(Span::styled(
-            format!("{n} {title}"),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        )));
-        let prefix = format!("{title} tab: ");
-        for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
-            let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
-            right.push(entry(keys, tab_keys, desc));
-        }
+        right
+    };
+    // Lines for the columns inside the popup: the screen less the popup's margin and
+    // borders, the notes and the blank line above them.
+    let room = area.height.saturating_sub(4 + notes.len() as u16) as usize;
+    let fits = |lines: &[Line]| lines.len().max(left.len()) < room;
+    let mut right = tab_column(true);
+    if !fits(&right) {
+        right = tab_column(false);
     }
+    // The blank line above the notes goes last.
+    let notes_gap = u16::from(fits(&right));
     let width_of = |lines: &[Line]| lines.iter().map(Line::width).max().unwrap_or(0) as u16;
     let (left_w, right_w) = (width_of(&left), width_of(&right));
     let two_columns = left_w + 3 + right_w + 2 <= area.width.saturating_sub(2);
@@ -87,13 +102,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let body = left.len().max(right.len()) as u16;
     let notes_width = width_of(&notes);
     let width = (left_w + 3 + right_w).max(notes_width) + 2;
-    let height = body + 1 + notes.len() as u16 + 2;
+    let height = body + notes_gap + notes.len() as u16 + 2;
     let rect = popup(frame, area, width, height);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let [columns, _, notes_area] = Layout::vertical([
         Constraint::Length(body),
-        Constraint::Length(1),
+        Constraint::Length(notes_gap),
         Constraint::Min(0),
     ])
     .areas(inner);

@@ -10,6 +10,7 @@ mod liquidator_tab;
 mod logs_tab;
 mod oracle_tab;
 mod palette;
+mod perp_tab;
 mod status_bar;
 pub mod table;
 mod unlock;
@@ -41,6 +42,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Tab::Desk(crate::desks::Desk::Oracle) => oracle_tab::render(frame, body, state),
         Tab::Desk(crate::desks::Desk::Liquidator) => liquidator_tab::render(frame, body, state),
         Tab::Desk(crate::desks::Desk::AnyHedge) => anyhedge_tab::render(frame, body, state),
+        Tab::Desk(crate::desks::Desk::Perp) => perp_tab::render(frame, body, state),
         Tab::Desk(desk) => desk_tab::render(frame, body, state, desk),
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
@@ -59,6 +61,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Some(Overlay::AnyHedgeDetail(item)) => {
             anyhedge_tab::render_detail(frame, area, state, *item)
         }
+        Some(Overlay::PerpDetail(item)) => perp_tab::render_detail(frame, area, state, item),
     }
 }
 
