@@ -90,3 +90,19 @@ impl fmt::Display for Desk {
         f.write_str(self.as_str())
     }
 }
+
+/// One line of a desk's journal on its pane, newest first there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalLine {
+    pub at_ms: i64,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// Whether a journal line reports something that went wrong or something the desk is
+/// still waiting for (a signature, a message, the chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Failure,
+    Waiting,
+}

@@ -2,6 +2,8 @@
 //! 127.0.0.1:0, oracle price messages signed (ECDSA) and stored through the store, funding
 //! and redemption permits signed with EIP-712 as a wallet would, WebSocket clients.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
@@ -124,26 +126,11 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
+        common::http::get_json(&self.http, format!("{}{path}", self.base)).await
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
+        common::http::post_json(&self.http, format!("{}{path}", self.base), &body).await
     }
 
     async fn post_raw(&self, path: &str, body: &'static str) -> (StatusCode, Value) {

@@ -5,6 +5,8 @@
 //! a maturation, and a mutual early maturation, with the payouts checked on the chain
 //! against the AnyHedge math.
 
+mod common;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,26 +166,11 @@ impl Desk {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
+        common::http::get_json(&self.http, format!("{}{path}", self.base)).await
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
+        common::http::post_json(&self.http, format!("{}{path}", self.base), &body).await
     }
 
     async fn ok(&self, path: &str, body: Value) -> Value {

@@ -1861,7 +1861,7 @@ fn profit_limit(remaining: &str) -> hedgedesk::perp::pane::Flag {
 /// price. Three hedges (opening, open, closing for a position that vanished) and the
 /// journal with both severities.
 fn perp_snapshot() -> hedgedesk::perp::pane::PerpSnapshot {
-    use hedgedesk::anyhedge::pane::{JournalLine, Severity};
+    use hedgedesk::desks::{JournalLine, Severity};
     use hedgedesk::perp::pane::{HedgeRow, PerpSnapshot, TraderRow, VaultRow};
     #[allow(clippy::too_many_arguments)]
     let trader = |user: &str,

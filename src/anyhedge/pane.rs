@@ -4,6 +4,8 @@
 
 use alloy::primitives::Address;
 
+pub use crate::desks::{JournalLine, Severity};
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnyHedgeSnapshot {
     pub chain: String,
@@ -119,21 +121,6 @@ pub struct OracleRow {
     pub messages: u64,
     /// The last poll's outcome, e.g. "3 new" or the relay's error.
     pub last_poll: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalLine {
-    pub at_ms: i64,
-    pub severity: Severity,
-    pub message: String,
-}
-
-/// Whether a journal line reports something that went wrong or something the desk is
-/// still waiting for (a signature, a message, the chain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Failure,
-    Waiting,
 }
 
 impl AnyHedgeSnapshot {

@@ -446,16 +446,11 @@ fn check_perp(out: &mut Problems, c: &Config) {
             ));
         }
     }
-    for key in [
-        "vault_factor",
-        "vault_profit_limit_factor",
-        "profit_limit_interest",
+    for (key, text) in [
+        ("vault_factor", &p.vault_factor),
+        ("vault_profit_limit_factor", &p.vault_profit_limit_factor),
+        ("profit_limit_interest", &p.profit_limit_interest),
     ] {
-        let text = match key {
-            "vault_factor" => &p.vault_factor,
-            "vault_profit_limit_factor" => &p.vault_profit_limit_factor,
-            _ => &p.profit_limit_interest,
-        };
         match text.trim().parse::<rust_decimal::Decimal>() {
             Ok(v) if v > rust_decimal::Decimal::ZERO => {}
             _ => out.push(

@@ -4,7 +4,7 @@
 //! tab only lays them out.
 
 use crate::actions::ActionState;
-use crate::anyhedge::pane::{JournalLine, Severity};
+use crate::desks::{JournalLine, Severity};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PerpSnapshot {

@@ -3,6 +3,7 @@
 //! everything the suite wrote.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod proxy;
 pub mod pyth;
 

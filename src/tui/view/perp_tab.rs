@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Borders, Cell, LineGauge, Paragraph, Row, Table, T
 use super::popup;
 use super::table::window;
 use crate::actions::{ActionKind, ActionState};
-use crate::anyhedge::pane::{JournalLine, Severity};
+use crate::desks::{JournalLine, Severity};
 use crate::perp::pane::{Flag, HedgeRow, PerpSnapshot, TraderRow, VaultRow};
 use crate::tui::format;
 use crate::tui::keymap::Command;
