@@ -35,6 +35,10 @@ pub struct HedgeExecutor {
     pub store: Store,
     pub venue: Arc<dyn Venue>,
     pub leverage: u32,
+    /// Seconds after a send during which the venue may still not know an order it will
+    /// yet accept (Binance: until the request's recvWindow has passed). Within them an
+    /// order the venue does not know is waited for, not sent again.
+    pub lost_order_grace_secs: i64,
 }
 
 struct Order {
@@ -83,14 +87,15 @@ impl HedgeExecutor {
         }
     }
 
-    /// Sends `order`, or finds it when a previous attempt may have placed it. `Ok(None)`:
-    /// still pending on the venue (or its fate unknown for now) — try again later.
+    /// Sends `order`, or finds it when a previous attempt (at `maybe_sent_at`, unix
+    /// seconds) may have placed it. `Ok(None)`: still pending on the venue (or its fate
+    /// unknown for now) — try again later.
     async fn send_once(
         &self,
         order: &Order,
-        maybe_sent: bool,
+        maybe_sent_at: Option<i64>,
     ) -> Result<Option<OrderReport>, Sent> {
-        if maybe_sent {
+        if let Some(sent_at) = maybe_sent_at {
             match self
                 .venue
                 .order(&order.symbol, &order.client_order_id)
@@ -98,6 +103,8 @@ impl HedgeExecutor {
             {
                 Ok(Some(report)) if report.status.is_final() => return Ok(Some(report)),
                 Ok(Some(_)) => return Ok(None),
+                // Unknown to the venue, but the request may still arrive: wait it out.
+                Ok(None) if now() - sent_at < self.lost_order_grace_secs => return Ok(None),
                 Ok(None) => {} // never reached the venue: send it now, same id
                 Err(e) => return Err(Sent::Retry(format!("looking up the order: {e}"))),
             }
@@ -176,20 +183,21 @@ impl HedgeExecutor {
                         .map_err(store_err)?;
                     return Err(why);
                 }
-                return self.finish_open(&h, &order, false).await;
+                return self.finish_open(&h, &order, None).await;
             }
         };
-        self.finish_open(&hedge, &order, true).await
+        self.finish_open(&hedge, &order, Some(hedge.updated_at))
+            .await
     }
 
     async fn finish_open(
         &self,
         hedge: &Hedge,
         order: &Order,
-        maybe_sent: bool,
+        maybe_sent_at: Option<i64>,
     ) -> Result<ExecOutcome, String> {
         let store_err = |e: crate::store::StoreError| format!("the hedge journal: {e}");
-        match self.send_once(order, maybe_sent).await {
+        match self.send_once(order, maybe_sent_at).await {
             Ok(Some(report)) if report.status == OrderStatus::Filled => {
                 self.store
                     .perp_mark_open(hedge.id, report.executed_qty, report.avg_price, now())
@@ -246,7 +254,7 @@ impl HedgeExecutor {
             .await
             .map_err(store_err)?
             .ok_or_else(|| format!("no hedge #{id}"))?;
-        let maybe_sent = match hedge.state {
+        let maybe_sent_at = match hedge.state {
             HedgeState::Open => {
                 self.store
                     .perp_mark_closing(
@@ -258,12 +266,12 @@ impl HedgeExecutor {
                     )
                     .await
                     .map_err(store_err)?;
-                false
+                None
             }
             HedgeState::Closing
                 if hedge.close_client_id.as_deref() == Some(&order.client_order_id) =>
             {
-                true
+                Some(hedge.updated_at)
             }
             state => {
                 return Err(format!(
@@ -272,7 +280,7 @@ impl HedgeExecutor {
                 ));
             }
         };
-        match self.send_once(&order, maybe_sent).await {
+        match self.send_once(&order, maybe_sent_at).await {
             Ok(Some(report)) if report.status == OrderStatus::Filled => {
                 self.store
                     .perp_mark_closed(id, Some(report.avg_price), now())
@@ -337,10 +345,12 @@ mod tests {
     use crate::perp::venue::paper::{PaperMarks, PaperVenue};
     use crate::perp::venue::{VenueFuture, VenuePosition};
 
-    /// The paper venue, except that the next order is placed but answered "unknown".
+    /// The paper venue, except that the next order is answered "unknown": placed anyway
+    /// (the answer was lost), or not (the request was lost) when `drop_next` is set.
     struct LosesAnswers {
         paper: PaperVenue,
         lose_next: AtomicBool,
+        drop_next: AtomicBool,
     }
 
     impl Venue for LosesAnswers {
@@ -352,6 +362,13 @@ mod tests {
         }
         fn place_order<'a>(&'a self, order: &'a OrderRequest) -> VenueFuture<'a, OrderReport> {
             Box::pin(async move {
+                if self.drop_next.swap(false, Ordering::SeqCst) {
+                    return Err(VenueError::Unknown {
+                        venue: "paper".into(),
+                        client_order_id: order.client_order_id.clone(),
+                        message: "503".into(),
+                    });
+                }
                 let placed = self.paper.place_order(order).await?;
                 if self.lose_next.swap(false, Ordering::SeqCst) {
                     return Err(VenueError::Unknown {
@@ -408,11 +425,13 @@ mod tests {
         let venue = Arc::new(LosesAnswers {
             paper: PaperVenue::new(store.clone(), marks, 4),
             lose_next: AtomicBool::new(true),
+            drop_next: AtomicBool::new(false),
         });
         let exec = HedgeExecutor {
             store: store.clone(),
             venue: venue.clone(),
             leverage: 10,
+            lost_order_grace_secs: 0,
         };
         let position = "0xAb:0xCd:BTC-USD:long:1700000000";
         let open = action(
@@ -487,5 +506,52 @@ mod tests {
         assert_eq!(position_of_open_key("close_hedge:4"), None);
         assert_eq!(hedge_of_close_key("close_hedge:4"), Some(4));
         assert_eq!(hedge_of_close_key("close_hedge:x"), None);
+    }
+
+    #[tokio::test]
+    async fn an_order_the_venue_does_not_know_yet_is_waited_for_then_sent_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("x.sqlite"), Duration::from_secs(5)).unwrap();
+        let marks = PaperMarks::default();
+        marks.set("BTCUSDT", "60000".parse().unwrap());
+        let venue = Arc::new(LosesAnswers {
+            paper: PaperVenue::new(store.clone(), marks, 4),
+            lose_next: AtomicBool::new(false),
+            drop_next: AtomicBool::new(true),
+        });
+        let position = "0xAb:0xCd:BTC-USD:short:1700000000";
+        let open = action(
+            1,
+            ActionKind::OpenHedge,
+            &format!("open_hedge:1:{position}"),
+            "SELL",
+            false,
+        );
+        let mut exec = HedgeExecutor {
+            store: store.clone(),
+            venue: venue.clone(),
+            leverage: 10,
+            lost_order_grace_secs: 3_600,
+        };
+        // The request was lost: unknown, and the venue does not know the order.
+        let first = exec.execute(&open).await.unwrap();
+        assert!(matches!(first, ExecOutcome::Deferred { .. }), "{first:?}");
+        // Within the grace the venue might still accept it: wait, do not send again.
+        let second = exec.execute(&open).await.unwrap();
+        assert!(matches!(second, ExecOutcome::Deferred { .. }), "{second:?}");
+        assert!(store.paper_fills().await.unwrap().is_empty());
+        // Past it, the order can no longer arrive: sent once more, with the same id.
+        exec.lost_order_grace_secs = 0;
+        let third = exec.execute(&open).await.unwrap();
+        assert!(matches!(third, ExecOutcome::Confirmed { .. }), "{third:?}");
+        let fills = store.paper_fills().await.unwrap();
+        assert_eq!(fills.len(), 1);
+        assert_eq!(fills[0].client_order_id, "hd-1");
+        let hedge = store
+            .perp_hedge_by_open_client_id("hd-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(hedge.state, HedgeState::Open);
     }
 }
