@@ -1,5 +1,7 @@
 //! Turning integers into what an operator reads. Exact: no floats anywhere.
 
+use ratatui::text::{Line, Span};
+
 const WEI_PER_ETH: u128 = 1_000_000_000_000_000_000;
 
 /// Wei as ETH with at most `max_decimals` decimals, truncated, trailing zeros dropped.
@@ -98,9 +100,91 @@ pub fn truncate(text: &str, width: usize) -> String {
     format!("{}…", &text[..end])
 }
 
+/// `line` cut to `width` columns, ending in `…` when cut; the spans keep their styles.
+pub fn truncate_line(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut left = width;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let w = span.width();
+        if w < left {
+            left -= w;
+            spans.push(span);
+        } else {
+            let text = truncate(&span.content, left);
+            spans.push(Span::styled(text, span.style));
+            left = 0;
+        }
+    }
+    Line::from(spans)
+}
+
+/// Basis points as a percentage with two decimals: `97.12%`.
+pub fn percent_bps(bps: u32) -> String {
+    format!("{}.{:02}%", bps / 100, bps % 100)
+}
+
+/// A signed amount as a desk rendered it, with `+` on a gain.
+pub fn signed(amount: &str, positive: bool) -> String {
+    if positive && !amount.starts_with(['+', '-']) {
+        format!("+{amount}")
+    } else {
+        amount.to_string()
+    }
+}
+
+/// Time left, to the second when it is short: `6d 4h`, `3h 12m`, `4m 05s`, `42s`.
+pub fn countdown(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3_600,
+        secs % 3_600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_line_ends_in_an_ellipsis() {
+        let line = Line::from(vec![Span::raw("order "), Span::raw("hd-open-43 sent")]);
+        assert_eq!(truncate_line(line.clone(), 40).width(), 21);
+        let short = truncate_line(line, 12);
+        assert_eq!(short.width(), 12);
+        assert_eq!(short.to_string(), "order hd-op…");
+    }
+
+    #[test]
+    fn percentages_signs_and_countdowns() {
+        assert_eq!(percent_bps(9_712), "97.12%");
+        assert_eq!(percent_bps(9_333), "93.33%");
+        assert_eq!(percent_bps(10_000), "100.00%");
+        assert_eq!(percent_bps(5), "0.05%");
+        assert_eq!(signed("61,200.00", true), "+61,200.00");
+        assert_eq!(signed("-38,310.00", false), "-38,310.00");
+        assert_eq!(signed("0.00", false), "0.00");
+        assert_eq!(countdown(6 * 86_400 + 4 * 3_600 + 5), "6d 4h");
+        assert_eq!(countdown(3 * 3_600 + 12 * 60), "3h 12m");
+        assert_eq!(countdown(4 * 60 + 5), "4m 05s");
+        assert_eq!(countdown(65), "1m 05s");
+        assert_eq!(countdown(42), "42s");
+    }
 
     #[test]
     fn eth_is_exact_and_truncates() {

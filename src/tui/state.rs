@@ -15,7 +15,7 @@ use crate::chain::ChainStatus;
 use crate::config::Config;
 use crate::desks::Desk;
 use crate::liquidator::pane::{CandidateRow, LiquidatorSnapshot};
-use crate::perp::pane::{HedgeRow, PerpSnapshot, TraderRow};
+use crate::perp::pane::{Flag, HedgeRow, PerpSnapshot, TraderRow};
 use crate::perp::requests::PerpRequest;
 
 use super::keymap::Keymap;
@@ -120,6 +120,22 @@ pub enum Overlay {
     PerpDetail(PerpItem),
 }
 
+impl Overlay {
+    /// The command that toggles this overlay when it is a desk tab's detail (Enter on a
+    /// row); its key, Esc, Enter or quit close it.
+    pub fn detail_command(&self) -> Option<super::keymap::Command> {
+        use super::keymap::Command;
+        match self {
+            Overlay::LiquidationDetail(_) => Some(Command::LiquidatorDetail),
+            Overlay::AnyHedgeDetail(_) => Some(Command::AnyHedgeDetail),
+            Overlay::PerpDetail(_) => Some(Command::PerpDetail),
+            Overlay::Help | Overlay::Palette(_) | Overlay::Confirm(_) | Overlay::DeskConfirm(_) => {
+                None
+            }
+        }
+    }
+}
+
 /// A row of the Perp tab, by what identifies it across snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PerpItem {
@@ -166,14 +182,6 @@ pub fn anyhedge_request(row: &PositionRow, op: AnyHedgeOp) -> Result<AnyHedgeReq
     let address = row.address.to_checksum(None);
     let short = super::format::short_address(&address);
     let action = row.action;
-    // `#12 sent`: an action still on its way.
-    let in_flight = |(id, s): (i64, ActionState)| {
-        matches!(
-            s,
-            ActionState::Proposed | ActionState::Approved | ActionState::Sent
-        )
-        .then(|| format!("#{id} {s}"))
-    };
     let state = match &row.state {
         PositionState::AwaitingFunding {
             short: true,
@@ -229,13 +237,31 @@ pub fn trader_label(row: &TraderRow) -> String {
     )
 }
 
-/// Whether an action is still on its way: `#57 proposed`.
+/// An action still on its way, as the refusals name it: `#57 proposed`.
 fn in_flight((id, s): (i64, ActionState)) -> Option<String> {
-    matches!(
-        s,
-        ActionState::Proposed | ActionState::Approved | ActionState::Sent
+    (!s.is_terminal()).then(|| format!("#{id} {s}"))
+}
+
+/// `size 500,000.00 · entry 88,000.00 · price 98,771.20 · trader PnL +61,200.00`
+pub fn trader_numbers(row: &TraderRow) -> String {
+    let price = row.price.as_deref().unwrap_or("none");
+    let pnl = row
+        .pnl
+        .as_deref()
+        .map(|p| super::format::signed(p, row.pnl_positive))
+        .unwrap_or_else(|| "unknown".into());
+    format!(
+        "size {} · entry {} · price {price} · trader PnL {pnl}",
+        row.size, row.entry
     )
-    .then(|| format!("#{id} {s}"))
+}
+
+/// `drawdown, hedge`, or `no flags`.
+pub fn flag_labels(flags: &[Flag]) -> String {
+    if flags.is_empty() {
+        return "no flags".into();
+    }
+    flags.iter().map(|f| f.kind).collect::<Vec<_>>().join(", ")
 }
 
 /// The request `o` sends about a trader position, or why the tab refuses it (short: it is
@@ -301,6 +327,33 @@ pub enum FlashLevel {
 pub struct ListPosition {
     pub selected: usize,
     pub offset: Cell<usize>,
+}
+
+impl ListPosition {
+    /// The selected row of `rows` (the last one when the selection is past the end).
+    pub fn pick<'a, T>(&self, rows: &'a [T]) -> Option<&'a T> {
+        rows.get(self.selected.min(rows.len().saturating_sub(1)))
+    }
+
+    /// After new `rows` arrived: the selection moves to the row whose `key` is `kept` (the
+    /// selected row's key before), and stays within the rows.
+    pub fn follow<T, K: PartialEq + ?Sized>(
+        &mut self,
+        rows: &[T],
+        kept: Option<&K>,
+        key: impl Fn(&T) -> &K,
+    ) {
+        if let Some(i) = kept.and_then(|k| rows.iter().position(|r| key(r) == k)) {
+            self.selected = i;
+        }
+        self.selected = self.selected.min(rows.len().saturating_sub(1));
+    }
+
+    /// Moves the selection `delta` rows in a list of `len`, stopping at either end.
+    pub fn step(&mut self, len: usize, delta: isize) {
+        let next = self.selected as isize + delta;
+        self.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
+    }
 }
 
 pub struct AppState {
@@ -436,25 +489,13 @@ impl AppState {
     pub fn set_actions(&mut self, snap: Arc<ActionsSnapshot>) {
         let keep: Option<ActionId> = self.selected_action().map(|a| a.id);
         self.actions = snap;
-        if let Some(id) = keep
-            && let Some(i) = self.actions.actions.iter().position(|a| a.id == id)
-        {
-            self.actions_pos.selected = i;
-        }
-        let len = self.actions.actions.len();
-        if self.actions_pos.selected >= len {
-            self.actions_pos.selected = len.saturating_sub(1);
-        }
+        self.actions_pos
+            .follow(&self.actions.actions, keep.as_ref(), |a: &Action| &a.id);
     }
 
     /// The Liquidations tab's selected row.
     pub fn selected_candidate(&self) -> Option<&CandidateRow> {
-        let rows = &self.liquidator.rows;
-        rows.get(
-            self.liquidator_pos
-                .selected
-                .min(rows.len().saturating_sub(1)),
-        )
+        self.liquidator_pos.pick(&self.liquidator.rows)
     }
 
     /// Keeps the selection on the same position when a new snapshot arrives (rows are
@@ -462,39 +503,20 @@ impl AppState {
     pub fn set_liquidator(&mut self, snap: Arc<LiquidatorSnapshot>) {
         let keep = self.selected_candidate().map(|r| r.position_id);
         self.liquidator = snap;
-        if let Some(id) = keep
-            && let Some(i) = self
-                .liquidator
-                .rows
-                .iter()
-                .position(|r| r.position_id == id)
-        {
-            self.liquidator_pos.selected = i;
-        }
-        let len = self.liquidator.rows.len();
-        if self.liquidator_pos.selected >= len {
-            self.liquidator_pos.selected = len.saturating_sub(1);
-        }
+        self.liquidator_pos
+            .follow(&self.liquidator.rows, keep.as_ref(), |r: &CandidateRow| {
+                &r.position_id
+            });
     }
 
     /// The AnyHedge tab's selected offer.
     pub fn selected_offer(&self) -> Option<&OfferRow> {
-        let rows = &self.anyhedge.offers;
-        rows.get(
-            self.anyhedge_offers_pos
-                .selected
-                .min(rows.len().saturating_sub(1)),
-        )
+        self.anyhedge_offers_pos.pick(&self.anyhedge.offers)
     }
 
     /// The AnyHedge tab's selected contract.
     pub fn selected_contract(&self) -> Option<&PositionRow> {
-        let rows = &self.anyhedge.positions;
-        rows.get(
-            self.anyhedge_contracts_pos
-                .selected
-                .min(rows.len().saturating_sub(1)),
-        )
+        self.anyhedge_contracts_pos.pick(&self.anyhedge.positions)
     }
 
     /// Keeps both selections on the same offer and contract when a new snapshot arrives.
@@ -502,39 +524,23 @@ impl AppState {
         let offer = self.selected_offer().map(|o| o.id);
         let contract = self.selected_contract().map(|p| p.address);
         self.anyhedge = snap;
-        let offers = &self.anyhedge.offers;
-        if let Some(i) = offer.and_then(|id| offers.iter().position(|o| o.id == id)) {
-            self.anyhedge_offers_pos.selected = i;
-        }
-        let positions = &self.anyhedge.positions;
-        if let Some(i) = contract.and_then(|a| positions.iter().position(|p| p.address == a)) {
-            self.anyhedge_contracts_pos.selected = i;
-        }
-        let (offers, positions) = (offers.len(), positions.len());
-        let offers_pos = &mut self.anyhedge_offers_pos.selected;
-        *offers_pos = (*offers_pos).min(offers.saturating_sub(1));
-        let contracts_pos = &mut self.anyhedge_contracts_pos.selected;
-        *contracts_pos = (*contracts_pos).min(positions.saturating_sub(1));
+        self.anyhedge_offers_pos
+            .follow(&self.anyhedge.offers, offer.as_ref(), |o: &OfferRow| &o.id);
+        self.anyhedge_contracts_pos.follow(
+            &self.anyhedge.positions,
+            contract.as_ref(),
+            |p: &PositionRow| &p.address,
+        );
     }
 
     /// The Perp tab's selected trader position.
     pub fn selected_trader(&self) -> Option<&TraderRow> {
-        let rows = &self.perp.positions;
-        rows.get(
-            self.perp_positions_pos
-                .selected
-                .min(rows.len().saturating_sub(1)),
-        )
+        self.perp_positions_pos.pick(&self.perp.positions)
     }
 
     /// The Perp tab's selected hedge.
     pub fn selected_hedge(&self) -> Option<&HedgeRow> {
-        let rows = &self.perp.hedges;
-        rows.get(
-            self.perp_hedges_pos
-                .selected
-                .min(rows.len().saturating_sub(1)),
-        )
+        self.perp_hedges_pos.pick(&self.perp.hedges)
     }
 
     /// Keeps both selections on the same position and hedge when a new snapshot arrives.
@@ -542,19 +548,13 @@ impl AppState {
         let position = self.selected_trader().map(|p| p.key.clone());
         let hedge = self.selected_hedge().map(|h| h.id);
         self.perp = snap;
-        let positions = &self.perp.positions;
-        if let Some(i) = position.and_then(|k| positions.iter().position(|p| p.key == k)) {
-            self.perp_positions_pos.selected = i;
-        }
-        let hedges = &self.perp.hedges;
-        if let Some(i) = hedge.and_then(|id| hedges.iter().position(|h| h.id == id)) {
-            self.perp_hedges_pos.selected = i;
-        }
-        let (positions, hedges) = (positions.len(), hedges.len());
-        let p = &mut self.perp_positions_pos.selected;
-        *p = (*p).min(positions.saturating_sub(1));
-        let h = &mut self.perp_hedges_pos.selected;
-        *h = (*h).min(hedges.saturating_sub(1));
+        self.perp_positions_pos.follow(
+            &self.perp.positions,
+            position.as_deref(),
+            |p: &TraderRow| p.key.as_str(),
+        );
+        self.perp_hedges_pos
+            .follow(&self.perp.hedges, hedge.as_ref(), |h: &HedgeRow| &h.id);
     }
 
     pub fn flash_info(&mut self, msg: impl Into<String>) {

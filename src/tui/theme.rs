@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
+
+use crate::actions::ActionState;
 use serde::Deserialize;
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -102,6 +104,18 @@ impl Theme {
                 themes_dir.display()
             )),
         }
+    }
+
+    /// An action's state as every tab colours it: waiting for you in the warn colour,
+    /// on its way in the accent, done in ok, failed in error, rejected muted.
+    pub fn action_state(&self, s: ActionState) -> Style {
+        Style::new().fg(match s {
+            ActionState::Proposed => self.warn,
+            ActionState::Approved | ActionState::Sent => self.accent,
+            ActionState::Confirmed => self.ok,
+            ActionState::Failed => self.error,
+            ActionState::Rejected => self.muted,
+        })
     }
 
     pub fn built_in_default() -> Theme {

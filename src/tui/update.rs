@@ -9,7 +9,8 @@ use super::palette::{self, PaletteTarget};
 use super::state::{
     AnyHedgeFocus, AnyHedgeItem, AnyHedgeOp, AppState, ConfirmKind, ConfirmState, DeskCommand,
     DeskConfirm, Overlay, PaletteState, PerpFocus, PerpItem, Phase, Tab, UnlockPhase,
-    anyhedge_request, perp_close_request, perp_open_request, trader_label,
+    anyhedge_request, flag_labels, perp_close_request, perp_open_request, trader_label,
+    trader_numbers,
 };
 use super::theme::Theme;
 use crate::actions::{ActionId, ActionKind, ActionState, PolicyMode};
@@ -19,7 +20,7 @@ use crate::desks::Desk;
 use crate::keys::Passphrase;
 use crate::liquidator::pane::RowState;
 use crate::liquidator::requests::DeskRequest as LiquidatorRequest;
-use crate::perp::pane::{Flag, HedgeRow, TraderRow};
+use crate::perp::pane::HedgeRow;
 use crate::perp::requests::PerpRequest;
 
 pub enum Effect {
@@ -185,33 +186,22 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                 }
             };
         }
-        Some(Overlay::LiquidationDetail(id)) => {
+        Some(
+            overlay @ (Overlay::LiquidationDetail(_)
+            | Overlay::AnyHedgeDetail(_)
+            | Overlay::PerpDetail(_)),
+        ) => {
             let cmd = state.keymap.lookup(&key, tab);
             let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
-                || matches!(cmd, Some(Command::LiquidatorDetail | Command::Quit));
-            if closes {
-                return Some(Effect::Liquidator(LiquidatorRequest::Detail(None)));
-            }
-            state.overlay = Some(Overlay::LiquidationDetail(id));
-            return None;
-        }
-        Some(Overlay::AnyHedgeDetail(item)) => {
-            let cmd = state.keymap.lookup(&key, tab);
-            let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
-                || matches!(cmd, Some(Command::AnyHedgeDetail | Command::Quit));
+                || cmd == Some(Command::Quit)
+                || cmd == overlay.detail_command();
             if !closes {
-                state.overlay = Some(Overlay::AnyHedgeDetail(item));
+                state.overlay = Some(overlay);
+                return None;
             }
-            return None;
-        }
-        Some(Overlay::PerpDetail(item)) => {
-            let cmd = state.keymap.lookup(&key, tab);
-            let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
-                || matches!(cmd, Some(Command::PerpDetail | Command::Quit));
-            if !closes {
-                state.overlay = Some(Overlay::PerpDetail(item));
-            }
-            return None;
+            // The liquidator desk reads a position's detail only while it is open.
+            return matches!(overlay, Overlay::LiquidationDetail(_))
+                .then_some(Effect::Liquidator(LiquidatorRequest::Detail(None)));
         }
         Some(Overlay::Palette(mut p)) => {
             match key.code {
@@ -254,6 +244,9 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
 
 fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
     let tab_index = state.tab.number() as usize - 1;
+    if !on_own_tab(state, cmd) {
+        return None;
+    }
     match cmd {
         Command::Quit => state.quit = true,
         Command::Help => state.overlay = Some(Overlay::Help),
@@ -282,158 +275,118 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
         Command::OracleReset => oracle_confirm(state, crate::oracle::desk::DeskRequest::Reset),
         Command::LiquidatorLiquidate => liquidate_confirm(state),
         Command::LiquidatorAuto => {
-            if on_liquidations_tab(state) {
-                state.flash_info(format!(
-                    "asked the liquidator desk to switch auto {}",
-                    if state.liquidator.auto { "OFF" } else { "ON" }
-                ));
-                return Some(Effect::Liquidator(LiquidatorRequest::ToggleAuto));
-            }
+            state.flash_info(format!(
+                "asked the liquidator desk to switch auto {}",
+                if state.liquidator.auto { "OFF" } else { "ON" }
+            ));
+            return Some(Effect::Liquidator(LiquidatorRequest::ToggleAuto));
         }
         Command::LiquidatorDetail => {
-            if on_liquidations_tab(state) {
-                let Some(id) = state.selected_candidate().map(|r| r.position_id) else {
-                    state.flash_error("no position selected");
-                    return None;
-                };
-                state.overlay = Some(Overlay::LiquidationDetail(id));
-                return Some(Effect::Liquidator(LiquidatorRequest::Detail(Some(id))));
-            }
+            let Some(id) = state.selected_candidate().map(|r| r.position_id) else {
+                state.flash_error("no position selected");
+                return None;
+            };
+            state.overlay = Some(Overlay::LiquidationDetail(id));
+            return Some(Effect::Liquidator(LiquidatorRequest::Detail(Some(id))));
         }
         Command::AnyHedgeFund => anyhedge_confirm(state, AnyHedgeOp::Fund),
         Command::AnyHedgeRedeem => anyhedge_confirm(state, AnyHedgeOp::Redeem),
         Command::AnyHedgeSettle => anyhedge_confirm(state, AnyHedgeOp::Settle),
         Command::AnyHedgeDetail => {
-            if on_anyhedge_tab(state) {
-                let item = match state.anyhedge_focus {
-                    AnyHedgeFocus::Offers => {
-                        state.selected_offer().map(|o| AnyHedgeItem::Offer(o.id))
-                    }
-                    AnyHedgeFocus::Contracts => state
-                        .selected_contract()
-                        .map(|p| AnyHedgeItem::Contract(p.address)),
-                };
-                match item {
-                    Some(item) => state.overlay = Some(Overlay::AnyHedgeDetail(item)),
-                    None => state.flash_error(match state.anyhedge_focus {
-                        AnyHedgeFocus::Offers => "no offer selected",
-                        AnyHedgeFocus::Contracts => "no contract selected",
-                    }),
-                }
+            let item = match state.anyhedge_focus {
+                AnyHedgeFocus::Offers => state.selected_offer().map(|o| AnyHedgeItem::Offer(o.id)),
+                AnyHedgeFocus::Contracts => state
+                    .selected_contract()
+                    .map(|p| AnyHedgeItem::Contract(p.address)),
+            };
+            match item {
+                Some(item) => state.overlay = Some(Overlay::AnyHedgeDetail(item)),
+                None => state.flash_error(match state.anyhedge_focus {
+                    AnyHedgeFocus::Offers => "no offer selected",
+                    AnyHedgeFocus::Contracts => "no contract selected",
+                }),
             }
         }
         Command::AnyHedgeFocus => {
-            if on_anyhedge_tab(state) {
-                state.anyhedge_focus = match state.anyhedge_focus {
-                    AnyHedgeFocus::Offers => AnyHedgeFocus::Contracts,
-                    AnyHedgeFocus::Contracts => AnyHedgeFocus::Offers,
-                };
-            }
+            state.anyhedge_focus = match state.anyhedge_focus {
+                AnyHedgeFocus::Offers => AnyHedgeFocus::Contracts,
+                AnyHedgeFocus::Contracts => AnyHedgeFocus::Offers,
+            };
         }
         Command::PerpOpen => perp_open_confirm(state),
         Command::PerpClose => perp_close_confirm(state),
         Command::PerpAuto => perp_auto_confirm(state),
         Command::PerpDetail => {
-            if on_perp_tab(state) {
-                let item = match state.perp_focus {
-                    PerpFocus::Positions => state
-                        .selected_trader()
-                        .map(|p| PerpItem::Position(p.key.clone())),
-                    PerpFocus::Hedges => state.selected_hedge().map(|h| PerpItem::Hedge(h.id)),
-                };
-                match item {
-                    Some(item) => state.overlay = Some(Overlay::PerpDetail(item)),
-                    None => state.flash_error(match state.perp_focus {
-                        PerpFocus::Positions => "no position selected",
-                        PerpFocus::Hedges => "no hedge selected",
-                    }),
-                }
+            let item = match state.perp_focus {
+                PerpFocus::Positions => state
+                    .selected_trader()
+                    .map(|p| PerpItem::Position(p.key.clone())),
+                PerpFocus::Hedges => state.selected_hedge().map(|h| PerpItem::Hedge(h.id)),
+            };
+            match item {
+                Some(item) => state.overlay = Some(Overlay::PerpDetail(item)),
+                None => state.flash_error(match state.perp_focus {
+                    PerpFocus::Positions => "no position selected",
+                    PerpFocus::Hedges => "no hedge selected",
+                }),
             }
         }
         Command::PerpFocus => {
-            if on_perp_tab(state) {
-                state.perp_focus = match state.perp_focus {
-                    PerpFocus::Positions => PerpFocus::Hedges,
-                    PerpFocus::Hedges => PerpFocus::Positions,
-                };
-            }
+            state.perp_focus = match state.perp_focus {
+                PerpFocus::Positions => PerpFocus::Hedges,
+                PerpFocus::Hedges => PerpFocus::Positions,
+            };
         }
     }
     None
 }
 
 fn scroll(state: &mut AppState, delta: isize) {
-    match state.tab {
-        Tab::Actions => {
-            let len = state.actions.actions.len();
-            let next = state.actions_pos.selected as isize + delta;
-            state.actions_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
-        }
+    let (pos, len) = match state.tab {
         Tab::Logs => {
             // Up scrolls back in time; `bottom` returns to following new lines.
             let max = state.logs.len().saturating_sub(1) as isize;
             let next = state.logs_scroll as isize - delta;
             state.logs_scroll = next.clamp(0, max) as usize;
+            return;
         }
-        Tab::Desk(Desk::Oracle) => {
-            let len = state.oracle.rows.len();
-            let next = state.oracle_pos.selected as isize + delta;
-            state.oracle_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
-        }
-        Tab::Desk(Desk::Liquidator) => {
-            let len = state.liquidator.rows.len();
-            let next = state.liquidator_pos.selected as isize + delta;
-            state.liquidator_pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
-        }
-        Tab::Desk(Desk::AnyHedge) => {
-            let (len, pos) = match state.anyhedge_focus {
-                AnyHedgeFocus::Offers => {
-                    (state.anyhedge.offers.len(), &mut state.anyhedge_offers_pos)
-                }
-                AnyHedgeFocus::Contracts => (
-                    state.anyhedge.positions.len(),
-                    &mut state.anyhedge_contracts_pos,
-                ),
-            };
-            let next = pos.selected as isize + delta;
-            pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
-        }
-        Tab::Desk(Desk::Perp) => {
-            let (len, pos) = match state.perp_focus {
-                PerpFocus::Positions => (state.perp.positions.len(), &mut state.perp_positions_pos),
-                PerpFocus::Hedges => (state.perp.hedges.len(), &mut state.perp_hedges_pos),
-            };
-            let next = pos.selected as isize + delta;
-            pos.selected = next.clamp(0, len.saturating_sub(1) as isize) as usize;
-        }
-        Tab::Desk(_) => {}
-    }
+        Tab::Actions => (&mut state.actions_pos, state.actions.actions.len()),
+        Tab::Desk(Desk::Oracle) => (&mut state.oracle_pos, state.oracle.rows.len()),
+        Tab::Desk(Desk::Liquidator) => (&mut state.liquidator_pos, state.liquidator.rows.len()),
+        Tab::Desk(Desk::AnyHedge) => match state.anyhedge_focus {
+            AnyHedgeFocus::Offers => (&mut state.anyhedge_offers_pos, state.anyhedge.offers.len()),
+            AnyHedgeFocus::Contracts => (
+                &mut state.anyhedge_contracts_pos,
+                state.anyhedge.positions.len(),
+            ),
+        },
+        Tab::Desk(Desk::Perp) => match state.perp_focus {
+            PerpFocus::Positions => (&mut state.perp_positions_pos, state.perp.positions.len()),
+            PerpFocus::Hedges => (&mut state.perp_hedges_pos, state.perp.hedges.len()),
+        },
+        Tab::Desk(_) => return,
+    };
+    pos.step(len, delta);
 }
 
-/// Liquidations-tab commands work there only; elsewhere they say so.
-fn on_liquidations_tab(state: &mut AppState) -> bool {
-    if state.tab == Tab::Desk(Desk::Liquidator) {
+/// The Liquidations, AnyHedge and Perp tabs' commands work on their tab only; elsewhere
+/// they say so (`that key works on tab 4 (Perp)`). Other commands pass.
+fn on_own_tab(state: &mut AppState, cmd: Command) -> bool {
+    let Some(own) = cmd.tab().and_then(Tab::from_number) else {
+        return true;
+    };
+    if !matches!(
+        own,
+        Tab::Desk(Desk::Liquidator | Desk::AnyHedge | Desk::Perp)
+    ) || state.tab == own
+    {
         return true;
     }
-    state.flash_error("that key works on tab 2 (Liquidations)");
-    false
-}
-
-/// AnyHedge-tab commands work there only; elsewhere they say so.
-fn on_anyhedge_tab(state: &mut AppState) -> bool {
-    if state.tab == Tab::Desk(Desk::AnyHedge) {
-        return true;
-    }
-    state.flash_error("that key works on tab 3 (AnyHedge)");
-    false
-}
-
-/// Perp-tab commands work there only; elsewhere they say so.
-fn on_perp_tab(state: &mut AppState) -> bool {
-    if state.tab == Tab::Desk(Desk::Perp) {
-        return true;
-    }
-    state.flash_error("that key works on tab 4 (Perp)");
+    state.flash_error(format!(
+        "that key works on tab {} ({})",
+        own.number(),
+        own.title()
+    ));
     false
 }
 
@@ -470,44 +423,13 @@ fn policy_line(state: &AppState, kind: ActionKind) -> String {
     format!("One {kind} action, policy {mode}{then}.")
 }
 
-/// `DD HG`, or `no flags`.
-fn flag_labels(flags: &[Flag]) -> String {
-    if flags.is_empty() {
-        return "no flags".into();
-    }
-    flags.iter().map(|f| f.kind).collect::<Vec<_>>().join(", ")
-}
-
-/// A signed amount as the desk rendered it, with `+` on a gain.
-fn signed(amount: &str, positive: bool) -> String {
-    if positive && !amount.starts_with(['+', '-']) {
-        format!("+{amount}")
-    } else {
-        amount.to_string()
-    }
-}
-
-/// `size 500,000.00 · entry 88,000.00 · price 98,771.20 · trader PnL +61,200.00`
-fn trader_numbers(row: &TraderRow) -> String {
-    let price = row.price.as_deref().unwrap_or("none");
-    let pnl = row
-        .pnl
-        .as_deref()
-        .map(|p| signed(p, row.pnl_positive))
-        .unwrap_or_else(|| "unknown".into());
-    format!(
-        "size {} · entry {} · price {price} · trader PnL {pnl}",
-        row.size, row.entry
-    )
-}
-
 /// `BUY 0.227 BTCUSDT · entry 94,120.50 · mark 98,790.10 · PnL +1,060.00 USDT`
 fn hedge_numbers(h: &HedgeRow) -> String {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let pnl = h
         .pnl
         .as_deref()
-        .map(|p| format!("{} USDT", signed(p, h.pnl_positive)))
+        .map(|p| format!("{} USDT", format::signed(p, h.pnl_positive)))
         .unwrap_or_else(|| "-".into());
     format!(
         "{} {} {} · entry {} · mark {} · PnL {pnl}",
@@ -519,21 +441,9 @@ fn hedge_numbers(h: &HedgeRow) -> String {
     )
 }
 
-/// The confirm popup's lines cut to its width, so none wraps past its last line.
-fn fit_popup(lines: Vec<String>) -> Vec<String> {
-    const WIDTH: usize = 90;
-    lines
-        .into_iter()
-        .map(|l| format::truncate(&l, WIDTH))
-        .collect()
-}
-
 /// Opens the popup that says what `o` asks of the perp desk about the selected trader
 /// position, or says why not.
 fn perp_open_confirm(state: &mut AppState) {
-    if !on_perp_tab(state) {
-        return;
-    }
     if state.perp_focus == PerpFocus::Hedges {
         state.flash_error(format!(
             "select a position first ({})",
@@ -579,7 +489,7 @@ fn perp_open_confirm(state: &mut AppState) {
     lines.push(policy_line(state, ActionKind::OpenHedge));
     state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
         title: format!("Open a hedge for {label}?"),
-        lines: fit_popup(lines),
+        lines,
         command: DeskCommand::Perp(request),
     })));
 }
@@ -587,9 +497,6 @@ fn perp_open_confirm(state: &mut AppState) {
 /// Opens the popup that says what `c` asks of the perp desk about the selected hedge (or
 /// the selected position's hedge), or says why not.
 fn perp_close_confirm(state: &mut AppState) {
-    if !on_perp_tab(state) {
-        return;
-    }
     let hedge = match state.perp_focus {
         PerpFocus::Hedges => state.selected_hedge().cloned(),
         PerpFocus::Positions => match state.selected_trader().map(|p| p.hedge.clone()) {
@@ -653,16 +560,13 @@ fn perp_close_confirm(state: &mut AppState) {
     lines.push(policy_line(state, ActionKind::CloseHedge));
     state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
         title: format!("Close hedge #{} {}?", hedge.id, hedge.symbol),
-        lines: fit_popup(lines),
+        lines,
         command: DeskCommand::Perp(request),
     })));
 }
 
 /// Opens the popup that asks before `a` switches automatic hedging.
 fn perp_auto_confirm(state: &mut AppState) {
-    if !on_perp_tab(state) {
-        return;
-    }
     let on = !state.perp.auto;
     let flagged = state
         .perp
@@ -694,7 +598,7 @@ fn perp_auto_confirm(state: &mut AppState) {
     ));
     state.overlay = Some(Overlay::DeskConfirm(Box::new(DeskConfirm {
         title: format!("Turn automatic hedging {}?", if on { "ON" } else { "OFF" }),
-        lines: fit_popup(lines),
+        lines,
         command: DeskCommand::Perp(PerpRequest::SetAuto(on)),
     })));
 }
@@ -716,9 +620,6 @@ fn asked(request: &AnyHedgeRequest) -> String {
 /// Opens the popup that says what `f`, `r` or `s` will ask of the AnyHedge desk about the
 /// selected contract, or says why not.
 fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
-    if !on_anyhedge_tab(state) {
-        return;
-    }
     if state.anyhedge_focus == AnyHedgeFocus::Offers {
         state.flash_error(format!(
             "select a contract first ({})",
@@ -887,9 +788,6 @@ fn anyhedge_confirm(state: &mut AppState, op: AnyHedgeOp) {
 
 /// Opens the popup that shows what `l` will sign for the selected position.
 fn liquidate_confirm(state: &mut AppState) {
-    if !on_liquidations_tab(state) {
-        return;
-    }
     let Some(module) = state.liquidator.module else {
         state.flash_error("the margin module is not known yet");
         return;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 
 use super::table::window;
-use crate::actions::{Action, ActionState};
+use crate::actions::Action;
 use crate::tui::format;
 use crate::tui::keymap::Command;
 use crate::tui::state::AppState;
@@ -108,18 +108,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
 
 fn row<'a>(a: &'a Action, state: &AppState) -> Row<'a> {
     let t = &state.theme;
-    let state_color = match a.state {
-        ActionState::Proposed => t.warn,
-        ActionState::Approved | ActionState::Sent => t.accent,
-        ActionState::Confirmed => t.ok,
-        ActionState::Rejected => t.muted,
-        ActionState::Failed => t.error,
-    };
     Row::new(vec![
         ratatui::widgets::Cell::from(a.id.to_string()),
         a.desk.as_str().into(),
         a.kind.as_str().into(),
-        ratatui::widgets::Cell::from(a.state.as_str()).style(Style::new().fg(state_color)),
+        ratatui::widgets::Cell::from(a.state.as_str()).style(t.action_state(a.state)),
         format::eth(a.estimate.gas_cost_wei, 6).into(),
         a.estimate
             .profit_usd_cents

@@ -7,18 +7,17 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::popup;
-use super::table::window;
-use crate::actions::ActionState;
+use super::table::{Columns, fitted_table, visible};
+use super::widgets::{self, detail_popup, empty, journal_line, label, section};
 use crate::anyhedge::pane::{
-    AnyHedgeSnapshot, JournalLine, OfferRow, OracleRow, PositionRow, PositionState, RedemptionRow,
-    SettlementRow, Severity, bch, price, short_text,
+    AnyHedgeSnapshot, OfferRow, OracleRow, PositionRow, PositionState, RedemptionRow,
+    SettlementRow, bch, price, short_text,
 };
-use crate::tui::format;
+use crate::tui::format::{self, countdown};
 use crate::tui::keymap::Command;
-use crate::tui::state::{AnyHedgeFocus, AnyHedgeItem, AppState, ListPosition};
+use crate::tui::state::{AnyHedgeFocus, AnyHedgeItem, AppState};
 use crate::tui::theme::Theme;
 
 /// Cells on each side of the start in the price gauge.
@@ -106,27 +105,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
 /// to three (title, header, a row) first, then contracts get two rows for every one the
 /// others get, until each has what it wants; what is left goes to the contracts.
 fn share(total: u16, want: [u16; 3]) -> [u16; 3] {
-    let mut got = [0u16; 3];
-    let mut left = total;
-    for i in [1, 0, 2] {
-        let n = want[i].min(3).min(left);
-        got[i] = n;
-        left -= n;
-    }
-    while left > 0 {
-        let before = left;
-        for i in [1, 0, 1, 2] {
-            if left > 0 && got[i] < want[i] {
-                got[i] += 1;
-                left -= 1;
-            }
-        }
-        if left == before {
-            break;
-        }
-    }
-    got[1] += left;
-    got
+    widgets::share(total, want, &[1, 0, 2], &[1, 0, 1, 2])
 }
 
 fn key_hint(state: &AppState) -> Vec<Span<'static>> {
@@ -188,104 +167,6 @@ fn header_lines(state: &AppState, snap: &AnyHedgeSnapshot) -> Vec<Line<'static>>
     lines
 }
 
-/// A section's title line; the focused one is marked.
-fn section(t: &Theme, title: String, focused: Option<bool>) -> Block<'static> {
-    let (title, style) = match focused {
-        Some(true) => (
-            format!(" ▸ {title} "),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ),
-        _ => (format!(" {title} "), Style::new().fg(t.title)),
-    };
-    Block::new()
-        .borders(Borders::TOP)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(title, style))
-}
-
-/// A table of pre-built rows, columns as wide as what they show, with `selected`
-/// highlighted.
-fn fitted_table(
-    frame: &mut Frame,
-    area: Rect,
-    t: &Theme,
-    titles: &[&str],
-    right: &[bool],
-    rows: Vec<Vec<Line<'static>>>,
-    selected: Option<usize>,
-) {
-    let mut widths: Vec<u16> = titles.iter().map(|s| s.chars().count() as u16).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width() as u16);
-        }
-    }
-    let align = |i: usize, line: Line<'static>| {
-        if right.get(i).copied().unwrap_or(false) {
-            line.alignment(Alignment::Right)
-        } else {
-            line
-        }
-    };
-    let header = Row::new(
-        titles
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Cell::from(align(i, Line::from(s.to_string())))),
-    )
-    .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let rows = rows.into_iter().map(|cells| {
-        Row::new(
-            cells
-                .into_iter()
-                .enumerate()
-                .map(|(i, line)| Cell::from(align(i, line))),
-        )
-    });
-    // Every column as wide as what it shows; the slack after the last.
-    let constraints: Vec<Constraint> = widths
-        .iter()
-        .map(|w| Constraint::Length(*w))
-        .chain([Constraint::Fill(1)])
-        .collect();
-    let mut table_state = TableState::default().with_selected(selected);
-    frame.render_stateful_widget(
-        Table::new(rows, constraints)
-            .header(header)
-            .row_highlight_style(Style::new().fg(t.selection_fg).bg(t.selection_bg)),
-        area,
-        &mut table_state,
-    );
-}
-
-/// The visible slice of a list and the selected row's index in it (when focused).
-fn visible(
-    total: usize,
-    pos: &ListPosition,
-    height: u16,
-    focused: bool,
-) -> (std::ops::Range<usize>, Option<usize>) {
-    let selected = pos.selected.min(total.saturating_sub(1));
-    let range = window(
-        total,
-        selected,
-        &pos.offset,
-        height.saturating_sub(1) as usize,
-    );
-    let highlight = (focused && total > 0).then(|| selected - range.start);
-    (range, highlight)
-}
-
-fn empty(frame: &mut Frame, area: Rect, t: &Theme, text: &str) {
-    frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            text.to_string(),
-            Style::new().fg(t.muted),
-        ))),
-        area,
-    );
-}
-
 fn render_offers(frame: &mut Frame, area: Rect, state: &AppState, snap: &AnyHedgeSnapshot) {
     let t = &state.theme;
     let focused = state.anyhedge_focus == AnyHedgeFocus::Offers;
@@ -313,11 +194,8 @@ fn render_offers(frame: &mut Frame, area: Rect, state: &AppState, snap: &AnyHedg
         .iter()
         .map(|o| offer_cells(t, state.now_ms, o))
         .collect();
-    fitted_table(
-        frame,
-        inner,
-        t,
-        &[
+    const COLUMNS: Columns = Columns {
+        titles: &[
             "#",
             "status",
             "side",
@@ -328,10 +206,11 @@ fn render_offers(frame: &mut Frame, area: Rect, state: &AppState, snap: &AnyHedg
             "deadline",
             "age",
         ],
-        &[false, false, false, false, true, true, false, true, true],
-        rows,
-        selected,
-    );
+        right: &[false, false, false, false, true, true, false, true, true],
+        drop: &[],
+        note: false,
+    };
+    fitted_table(frame, inner, t, &COLUMNS, rows, selected);
 }
 
 fn offer_cells(t: &Theme, now_ms: i64, o: &OfferRow) -> Vec<Line<'static>> {
@@ -386,11 +265,8 @@ fn render_contracts(frame: &mut Frame, area: Rect, state: &AppState, snap: &AnyH
         .iter()
         .map(|p| contract_cells(t, state.now_ms, p))
         .collect();
-    fitted_table(
-        frame,
-        inner,
-        t,
-        &[
+    const COLUMNS: Columns = Columns {
+        titles: &[
             "contract",
             "state",
             "low",
@@ -403,12 +279,13 @@ fn render_contracts(frame: &mut Frame, area: Rect, state: &AppState, snap: &AnyH
             "redemption",
             "action",
         ],
-        &[
+        right: &[
             false, false, true, false, false, true, true, true, true, false, false,
         ],
-        rows,
-        selected,
-    );
+        drop: &[],
+        note: false,
+    };
+    fitted_table(frame, inner, t, &COLUMNS, rows, selected);
 }
 
 fn contract_cells(t: &Theme, now_ms: i64, p: &PositionRow) -> Vec<Line<'static>> {
@@ -434,11 +311,8 @@ fn contract_cells(t: &Theme, now_ms: i64, p: &PositionRow) -> Vec<Line<'static>>
         _ => (dash(), dash()),
     };
     let action = match p.action {
-        Some((id, s)) => Line::from(Span::styled(format!("#{id} {s}"), action_style(t, s))),
-        None => match &p.action {
-            Some((id, s)) => Line::from(format!("#{id} {s}")),
-            None => dash(),
-        },
+        Some((id, s)) => Line::from(Span::styled(format!("#{id} {s}"), t.action_state(s))),
+        None => dash(),
     };
     vec![
         Line::from(format::short_address(&p.address.to_checksum(None))),
@@ -539,11 +413,8 @@ fn render_settlements(frame: &mut Frame, area: Rect, state: &AppState, snap: &An
         .iter()
         .map(|s| settlement_cells(t, state.now_ms, snap, s))
         .collect();
-    fitted_table(
-        frame,
-        inner,
-        t,
-        &[
+    const COLUMNS: Columns = Columns {
+        titles: &[
             "contract",
             "kind",
             "price",
@@ -552,10 +423,11 @@ fn render_settlements(frame: &mut Frame, area: Rect, state: &AppState, snap: &An
             "tx",
             "age",
         ],
-        &[false, false, true, true, true, false, true],
-        rows,
-        None,
-    );
+        right: &[false, false, true, true, true, false, true],
+        drop: &[],
+        note: false,
+    };
+    fitted_table(frame, inner, t, &COLUMNS, rows, None);
 }
 
 fn settlement_cells(
@@ -661,26 +533,11 @@ fn oracle_line(t: &Theme, now_ms: i64, o: &OracleRow, width: usize) -> Line<'sta
     Line::from(spans)
 }
 
-fn journal_line(t: &Theme, j: &JournalLine, width: usize) -> Line<'static> {
-    let style = match j.severity {
-        Severity::Failure => Style::new().fg(t.error),
-        Severity::Waiting => Style::new().fg(t.warn),
-    };
-    let clock = chrono::DateTime::from_timestamp_millis(j.at_ms)
-        .map(|d| d.format("%H:%M:%S ").to_string())
-        .unwrap_or_default();
-    let room = width.saturating_sub(clock.len());
-    Line::from(vec![
-        Span::styled(clock, Style::new().fg(t.muted)),
-        Span::styled(format::truncate(&j.message, room), style),
-    ])
-}
-
 /// The overlay Enter opens: every term of a contract or an offer.
 pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, item: AnyHedgeItem) {
     let t = &state.theme;
     let snap = &state.anyhedge;
-    let (title, mut lines) = match item {
+    let (title, lines) = match item {
         AnyHedgeItem::Contract(address) => match snap.position(address) {
             Some(p) => (
                 format!(
@@ -715,30 +572,7 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, item: AnyH
             ),
         },
     };
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(
-            "esc / enter",
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" close"),
-    ]));
-    let width = 112.min(area.width.saturating_sub(2));
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = popup(frame, area, width, height);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.accent))
-        .title(Span::styled(
-            title,
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
-        .style(super::base(state));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
-}
-
-fn label(t: &Theme, s: &str) -> Span<'static> {
-    Span::styled(format!("{s:<12}"), Style::new().fg(t.muted))
+    detail_popup(frame, area, state, title, lines);
 }
 
 fn contract_detail(
@@ -776,7 +610,7 @@ fn contract_detail(
             "action",
             Span::styled(
                 format!("#{id} {s} (the newest about this contract)"),
-                action_style(t, s),
+                t.action_state(s),
             ),
         ),
         None => row("action", Span::styled("none yet", muted)),
@@ -1063,16 +897,6 @@ fn offer_style(t: &Theme, status: &str) -> Style {
     }
 }
 
-fn action_style(t: &Theme, s: ActionState) -> Style {
-    match s {
-        ActionState::Proposed => Style::new().fg(t.warn),
-        ActionState::Approved | ActionState::Sent => Style::new().fg(t.accent),
-        ActionState::Confirmed => Style::new().fg(t.ok),
-        ActionState::Failed => Style::new().fg(t.error),
-        ActionState::Rejected => Style::new().fg(t.muted),
-    }
-}
-
 /// A duration as an operator says it: `30d`, `1d 12h`, `6h`, `2h 30m`, `45m`, `90s`.
 fn duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
@@ -1084,25 +908,6 @@ fn duration(secs: u64) -> String {
         (0, h, m) => format!("{h}h {m}m"),
         (d, 0, _) => format!("{d}d"),
         (d, h, _) => format!("{d}d {h}h"),
-    }
-}
-
-/// Time left, to the second when it is short: `6d 4h`, `3h 12m`, `4m 05s`, `42s`.
-fn countdown(secs: u64) -> String {
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3_600,
-        secs % 3_600 / 60,
-        secs % 60,
-    );
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m:02}m")
-    } else if m > 0 {
-        format!("{m}m {s:02}s")
-    } else {
-        format!("{s}s")
     }
 }
 

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::popup;
+use super::widgets::wrapped_height;
 use crate::actions::ActionPlan;
 use crate::tui::format;
 use crate::tui::state::{AppState, ConfirmKind, ConfirmState, DeskConfirm};
@@ -124,7 +125,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
         ),
         Span::raw(" cancel"),
     ]));
-    let rect = popup(frame, area, 86, lines.len() as u16 + 2);
+    let width = 86.min(area.width.saturating_sub(2));
+    let height = wrapped_height(&lines, width.saturating_sub(2)).saturating_add(2);
+    let rect = popup(frame, area, width, height);
     let title = format!(
         " {} action #{}? ",
         if c.kind == ConfirmKind::Approve {
@@ -172,8 +175,10 @@ pub fn render_desk(frame: &mut Frame, area: Rect, state: &AppState, c: &DeskConf
         ),
         Span::raw(" cancel"),
     ]));
-    let height = lines.len() as u16 + 2;
-    let inner = popup(frame, area, 92, height);
+    // Long lines wrap: the popup is as tall as they take, so the keys stay in view.
+    let width = 92.min(area.width.saturating_sub(2));
+    let height = wrapped_height(&lines, width.saturating_sub(2)).saturating_add(2);
+    let inner = popup(frame, area, width, height);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(Style::new().fg(t.warn))

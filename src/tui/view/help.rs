@@ -46,33 +46,29 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         .iter()
         .map(|(_, keys, desc, _)| entry(keys, global_keys, desc))
         .collect();
-    // Each tab's keys under its name, a blank line between tabs when there is room.
-    let tab_column = |gaps: bool| {
-        let mut right: Vec<Line> = Vec::new();
-        for &n in &tabs {
-            let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
-            if gaps && !right.is_empty() {
-                right.push(Line::from(""));
-            }
-            right.push(Line::from(Span::styled(
-                format!("{n} {title}"),
-                Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-            )));
-            let prefix = format!("{title} tab: ");
-            for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
-                let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
-                right.push(entry(keys, tab_keys, desc));
-            }
+    // Each tab's keys under its name, a blank line between tabs.
+    let mut right: Vec<Line> = Vec::new();
+    for &n in &tabs {
+        let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
+        if !right.is_empty() {
+            right.push(Line::from(""));
         }
-        right
-    };
+        right.push(Line::from(Span::styled(
+            format!("{n} {title}"),
+            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
+        )));
+        let prefix = format!("{title} tab: ");
+        for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
+            let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
+            right.push(entry(keys, tab_keys, desc));
+        }
+    }
     // Lines for the columns inside the popup: the screen less the popup's margin and
     // borders, the notes and the blank line above them.
     let room = area.height.saturating_sub(4 + notes.len() as u16) as usize;
     let fits = |lines: &[Line]| lines.len().max(left.len()) < room;
-    let mut right = tab_column(true);
     if !fits(&right) {
-        right = tab_column(false);
+        right.retain(|l| l.width() > 0);
     }
     // The blank line above the notes goes last.
     let notes_gap = u16::from(fits(&right));
@@ -93,7 +89,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
             .iter()
             .map(|(_, keys, desc, _)| entry(keys, 16, desc))
             .collect();
-        lines.push(Line::from(""));
+        // The same rule: the blank line above the notes goes when it does not fit.
+        if lines.len() < room {
+            lines.push(Line::from(""));
+        }
         lines.extend(notes);
         let rect = popup(frame, area, 80, lines.len() as u16 + 2);
         frame.render_widget(Paragraph::new(lines).block(block), rect);

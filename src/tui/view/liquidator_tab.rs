@@ -10,8 +10,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::popup;
 use super::table::window;
+use super::widgets::{DETAIL_FOOTER, detail_inner_width, detail_popup, label, wrapped_height};
 use crate::liquidator::pane::{
     CandidateRow, LiquidatorSnapshot, PositionDetail, RowState, TokenInfo, format_units,
 };
@@ -316,7 +316,7 @@ fn cells(t: &Theme, valued_at: u64, row: &CandidateRow) -> Vec<Line<'static>> {
             Line::from(vec![
                 Span::styled(health_bar(bps), style),
                 Span::raw(" "),
-                Span::styled(format!("{:>7}", percent(bps)), style),
+                Span::styled(format!("{:>7}", format::percent_bps(bps)), style),
             ])
         }
         None => Line::from(Span::styled("?", muted)),
@@ -392,10 +392,7 @@ fn render_days(frame: &mut Frame, area: Rect, t: &Theme, days: &[DayTotals]) {
 pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, id: u64) {
     let t = &state.theme;
     let snap = &state.liquidator;
-    let width = 112.min(area.width.saturating_sub(2));
-    let inner_width = width.saturating_sub(2) as usize;
-    let label =
-        |s: &str| -> Span<'static> { Span::styled(format!("{s:<12}"), Style::new().fg(t.muted)) };
+    let inner_width = usize::from(detail_inner_width(area));
     let mut lines: Vec<Line<'static>> = Vec::new();
     let row = snap.rows.iter().find(|r| r.position_id == id);
     let title;
@@ -408,7 +405,7 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, id: u64) {
             title = format!(" Position #{id} ");
             if let Some(row) = row {
                 lines.push(Line::from(vec![
-                    label("position"),
+                    label(t, "position"),
                     Span::raw(format!(
                         "#{id} · order #{} · owner {}",
                         row.order_id,
@@ -423,21 +420,14 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, id: u64) {
         }
         Some(detail) => {
             title = format!(" Position #{id} · {} ", detail.position.status.as_str());
-            detail_lines(state, detail, row, &mut lines, &label, inner_width);
+            detail_lines(state, detail, row, &mut lines, inner_width);
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(
-            "esc / enter",
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" close"),
-    ]));
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    // Too many events for the screen: keep the newest, say how many are left out.
-    let room = height.saturating_sub(2) as usize;
-    if lines.len() > room {
+    // Too many events for the screen: keep the newest, say how many are left out (the
+    // popup adds a blank line and the close hint after them).
+    let shown = usize::from(wrapped_height(&lines, detail_inner_width(area))) + DETAIL_FOOTER;
+    let room = usize::from(area.height.saturating_sub(4));
+    if shown > room {
         let marker = lines
             .iter()
             .position(|l| {
@@ -446,10 +436,9 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, id: u64) {
                     .is_some_and(|s| s.content.starts_with("events"))
             })
             .unwrap_or(0);
-        let cut = lines.len() - room + 1;
+        let cut = shown - room + 1;
         let start = marker + 1;
-        // Never the blank line and the close hint after the events.
-        let end = (start + cut).min(lines.len().saturating_sub(2)).max(start);
+        let end = (start + cut).min(lines.len()).max(start);
         let dropped = end - start;
         lines.splice(
             start..end,
@@ -459,16 +448,7 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, id: u64) {
             ))],
         );
     }
-    let rect = popup(frame, area, width, height);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.accent))
-        .title(Span::styled(
-            title,
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
-        .style(super::base(state));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    detail_popup(frame, area, state, title, lines);
 }
 
 fn detail_lines(
@@ -476,10 +456,10 @@ fn detail_lines(
     detail: &PositionDetail,
     row: Option<&CandidateRow>,
     lines: &mut Vec<Line<'static>>,
-    label: &dyn Fn(&str) -> Span<'static>,
     width: usize,
 ) {
     let t = &state.theme;
+    let label = |s: &str| label(t, s);
     let muted = Style::new().fg(t.muted);
     let p = &detail.position;
     let token = |address: Address| -> TokenInfo {
@@ -676,11 +656,6 @@ fn health_bar(bps: u32) -> String {
     bar
 }
 
-/// Basis points as a percentage with two decimals: `97.12%`.
-fn percent(bps: u32) -> String {
-    format!("{}.{:02}%", bps / 100, bps % 100)
-}
-
 /// Time until `at` from `from`: `now`, `-` (never), `3d 4h`, `5h 12m`, `12m`, `40s`.
 fn until(from: u64, at: Option<u64>) -> String {
     match at {
@@ -734,9 +709,9 @@ mod tests {
 
     #[test]
     fn health_bars_and_percentages() {
-        assert_eq!(percent(9_712), "97.12%");
-        assert_eq!(percent(10_000), "100.00%");
-        assert_eq!(percent(5), "0.05%");
+        assert_eq!(format::percent_bps(9_712), "97.12%");
+        assert_eq!(format::percent_bps(10_000), "100.00%");
+        assert_eq!(format::percent_bps(5), "0.05%");
         assert_eq!(health_bar(0), "     ");
         assert_eq!(health_bar(10_000), "██▌  ");
         assert_eq!(health_bar(20_000), "█████");

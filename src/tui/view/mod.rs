@@ -14,6 +14,7 @@ mod perp_tab;
 mod status_bar;
 pub mod table;
 mod unlock;
+mod widgets;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -8,16 +8,15 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, LineGauge, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Wrap};
 
-use super::popup;
-use super::table::window;
-use crate::actions::{ActionKind, ActionState};
-use crate::desks::{JournalLine, Severity};
+use super::table::{Columns, fitted_table, visible};
+use super::widgets::{self, detail_popup, empty, journal_line, label, section};
+use crate::actions::ActionKind;
 use crate::perp::pane::{Flag, HedgeRow, PerpSnapshot, TraderRow, VaultRow};
-use crate::tui::format;
+use crate::tui::format::{self, countdown, percent_bps, signed};
 use crate::tui::keymap::Command;
-use crate::tui::state::{AppState, ListPosition, PerpFocus, PerpItem, trader_label};
+use crate::tui::state::{AppState, PerpFocus, PerpItem, flag_labels, trader_label, trader_numbers};
 use crate::tui::theme::Theme;
 
 /// Most journal lines in the footer (one when the screen is short).
@@ -120,27 +119,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
 /// (title, header, a row) first, then positions get two rows for every hedge row, until
 /// each has what it wants; what is left goes to the positions.
 fn share(total: u16, want: [u16; 2]) -> [u16; 2] {
-    let mut got = [0u16; 2];
-    let mut left = total;
-    for i in [0, 1] {
-        let n = want[i].min(3).min(left);
-        got[i] = n;
-        left -= n;
-    }
-    while left > 0 {
-        let before = left;
-        for i in [0, 0, 1] {
-            if left > 0 && got[i] < want[i] {
-                got[i] += 1;
-                left -= 1;
-            }
-        }
-        if left == before {
-            break;
-        }
-    }
-    got[0] += left;
-    got
+    widgets::share(total, want, &[0, 1], &[0, 0, 1])
 }
 
 /// The vault section's lines: its title, then per vault a summary and the gauges, and its
@@ -149,12 +128,21 @@ fn vaults_height(snap: &PerpSnapshot, condensed: bool) -> u16 {
     if snap.vaults.is_empty() {
         return 2;
     }
-    let flags = |v: &VaultRow| match v.flags.len() {
+    1 + snap
+        .vaults
+        .iter()
+        .map(|v| 2 + flag_lines(v, condensed) as u16)
+        .sum::<u16>()
+}
+
+/// A vault's flag lines: one per flag (up to [`MAX_FLAG_LINES`]), or one for all of them
+/// when `condensed`.
+fn flag_lines(v: &VaultRow, condensed: bool) -> usize {
+    match v.flags.len() {
         0 => 0,
         _ if condensed => 1,
         n => n.min(MAX_FLAG_LINES),
-    };
-    1 + snap.vaults.iter().map(|v| 2 + flags(v) as u16).sum::<u16>()
+    }
 }
 
 /// The keys, shorter on a narrow screen.
@@ -248,31 +236,6 @@ fn header_lines(state: &AppState, snap: &PerpSnapshot, width: u16) -> Vec<Line<'
     lines
 }
 
-/// A section's title line; the focused one is marked.
-fn section(t: &Theme, title: String, focused: Option<bool>) -> Block<'static> {
-    let (title, style) = match focused {
-        Some(true) => (
-            format!(" ▸ {title} "),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ),
-        _ => (format!(" {title} "), Style::new().fg(t.title)),
-    };
-    Block::new()
-        .borders(Borders::TOP)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(title, style))
-}
-
-fn empty(frame: &mut Frame, area: Rect, t: &Theme, text: &str) {
-    frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            text.to_string(),
-            Style::new().fg(t.muted),
-        ))),
-        area,
-    );
-}
-
 /// How bad a flag is: drawdown and shield are errors, hedge (the profit limit) a warning.
 fn flag_style(t: &Theme, kind: &str) -> Style {
     match kind {
@@ -289,20 +252,6 @@ fn flag_short(kind: &str) -> &str {
         "hedge" => "HG",
         other => other,
     }
-}
-
-/// A signed amount as the desk rendered it, with `+` on a gain.
-fn signed(amount: &str, positive: bool) -> String {
-    if positive && !amount.starts_with(['+', '-']) {
-        format!("+{amount}")
-    } else {
-        amount.to_string()
-    }
-}
-
-/// Basis points as a percentage: `93.33%`.
-fn pct(bps: u32) -> String {
-    format!("{}.{:02}%", bps / 100, bps % 100)
 }
 
 fn render_vaults(
@@ -327,31 +276,21 @@ fn render_vaults(
         empty(frame, inner, t, "No vault read yet.");
         return;
     }
-    // Each vault's lines: a text line, or the gauges (`None`).
-    let mut lines: Vec<Option<Line<'static>>> = Vec::new();
+    // Per vault: its summary, the gauges, then its flags, one line each while lines last.
+    let mut at = (inner.y..inner.y + inner.height).map(|y| Rect::new(inner.x, y, inner.width, 1));
     for v in &snap.vaults {
-        lines.push(Some(vault_summary(t, v, inner.width)));
-        lines.push(None);
-        if condensed {
-            if !v.flags.is_empty() {
-                lines.push(Some(condensed_flags(t, &v.flags, inner.width)));
-            }
-        } else {
-            for f in v.flags.iter().take(MAX_FLAG_LINES) {
-                lines.push(Some(flag_line(t, f, inner.width)));
-            }
-        }
-    }
-    let mut vaults = snap.vaults.iter();
-    for (y, line) in (inner.y..inner.y + inner.height).zip(lines) {
-        let at = Rect::new(inner.x, y, inner.width, 1);
-        match line {
-            Some(line) => frame.render_widget(line, at),
-            None => {
-                if let Some(v) = vaults.next() {
-                    render_gauges(frame, at, t, v);
-                }
-            }
+        let Some(line) = at.next() else { return };
+        frame.render_widget(vault_summary(t, v, inner.width), line);
+        let Some(line) = at.next() else { return };
+        render_gauges(frame, line, t, v);
+        for i in 0..flag_lines(v, condensed) {
+            let Some(line) = at.next() else { return };
+            let flags = if condensed {
+                condensed_flags(t, &v.flags, inner.width)
+            } else {
+                flag_line(t, &v.flags[i], inner.width)
+            };
+            frame.render_widget(flags, line);
         }
     }
 }
@@ -360,7 +299,7 @@ fn render_vaults(
 fn vault_summary(t: &Theme, v: &VaultRow, width: u16) -> Line<'static> {
     let muted = Style::new().fg(t.muted);
     let sep = || Span::styled(" · ", muted);
-    let pnl_style = pnl_style_for_vault(t, &v.total_pnl);
+    let positive = !is_negative_or_zero(&v.total_pnl);
     let mut spans = vec![Span::styled(
         v.symbol.clone(),
         Style::new().add_modifier(Modifier::BOLD),
@@ -374,9 +313,10 @@ fn vault_summary(t: &Theme, v: &VaultRow, width: u16) -> Line<'static> {
         Span::raw(v.shield.clone()),
         sep(),
         Span::styled("traders' PnL ", muted),
+        // The traders' gain is the vault's loss.
         Span::styled(
-            signed(&v.total_pnl, !is_negative_or_zero(&v.total_pnl)),
-            pnl_style,
+            signed(&v.total_pnl, positive),
+            pnl_style(t, &v.total_pnl, positive, false),
         ),
     ];
     let address = format!(" {}", format::short_address(&v.asset));
@@ -392,12 +332,14 @@ fn is_negative_or_zero(amount: &str) -> bool {
     amount.starts_with('-') || amount.chars().all(|c| matches!(c, '0' | '.' | ',' | '+'))
 }
 
-/// The traders' total PnL seen from the vault: their gain is its loss.
-fn pnl_style_for_vault(t: &Theme, total: &str) -> Style {
-    if total.starts_with('-') {
-        Style::new().fg(t.ok)
-    } else if is_negative_or_zero(total) {
+/// A PnL's colour: ok when it is good for whoever the column speaks for (`gain_good`:
+/// the hedge's own PnL; not: the traders', whose gain is the vault's loss), error when
+/// bad, plain when zero.
+fn pnl_style(t: &Theme, amount: &str, positive: bool, gain_good: bool) -> Style {
+    if !positive && !amount.starts_with('-') && is_negative_or_zero(amount) {
         Style::new()
+    } else if positive == gain_good {
+        Style::new().fg(t.ok)
     } else {
         Style::new().fg(t.error)
     }
@@ -423,10 +365,10 @@ fn render_gauges(frame: &mut Frame, area: Rect, t: &Theme, v: &VaultRow) {
     if wide {
         remaining.push(Span::raw(format!("{} ", v.remaining)));
     }
-    remaining.push(Span::styled(pct(v.remaining_bps), worst));
+    remaining.push(Span::styled(percent_bps(v.remaining_bps), worst));
     let shield = vec![
         Span::styled("shield left ", muted),
-        Span::styled(pct(v.shield_left_bps), shield_style),
+        Span::styled(percent_bps(v.shield_left_bps), shield_style),
     ];
     let [left, _, right] = Layout::horizontal([
         Constraint::Percentage(55),
@@ -476,155 +418,20 @@ fn condensed_flags(t: &Theme, flags: &[Flag], width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The visible slice of a list and the selected row's index in it (when focused).
-fn visible(
-    total: usize,
-    pos: &ListPosition,
-    height: u16,
-    focused: bool,
-) -> (std::ops::Range<usize>, Option<usize>) {
-    let selected = pos.selected.min(total.saturating_sub(1));
-    let range = window(
-        total,
-        selected,
-        &pos.offset,
-        height.saturating_sub(1) as usize,
-    );
-    let highlight = (focused && total > 0).then(|| selected - range.start);
-    (range, highlight)
-}
-
-/// A table of pre-built rows, columns as wide as what they show; when they do not fit, the
-/// columns in `drop` go first, in that order. With `note`, the last column takes what is
-/// left and its text is cut to it.
-#[allow(clippy::too_many_arguments)]
-fn fitted_table(
-    frame: &mut Frame,
-    area: Rect,
-    t: &Theme,
-    titles: &[&str],
-    right: &[bool],
-    rows: Vec<Vec<Line<'static>>>,
-    selected: Option<usize>,
-    drop: &[usize],
-    note: bool,
-) {
-    let mut widths: Vec<usize> = titles.iter().map(|s| s.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width());
-        }
-    }
-    let last = titles.len() - 1;
-    // A note needs a few columns to say anything.
-    let note_min = if note { widths[last].min(12) } else { 0 };
-    let mut keep = vec![true; titles.len()];
-    let fixed = |keep: &[bool]| -> usize {
-        let cols: Vec<usize> = (0..titles.len())
-            .filter(|&i| keep[i] && !(note && i == last))
-            .collect();
-        cols.iter().map(|&i| widths[i]).sum::<usize>() + cols.len().saturating_sub(1)
-    };
-    let need = |keep: &[bool]| fixed(keep) + if note { 1 + note_min } else { 0 };
-    for &i in drop {
-        if need(&keep) <= area.width as usize {
-            break;
-        }
-        keep[i] = false;
-    }
-    let note_width = (area.width as usize).saturating_sub(fixed(&keep) + 1);
-    let align = |i: usize, line: Line<'static>| {
-        if right.get(i).copied().unwrap_or(false) {
-            line.alignment(Alignment::Right)
-        } else {
-            line
-        }
-    };
-    let header = Row::new(
-        titles
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .map(|(i, s)| Cell::from(align(i, Line::from(s.to_string())))),
-    )
-    .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let rows = rows.into_iter().map(|cells| {
-        Row::new(
-            cells
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| keep[*i])
-                .map(|(i, line)| {
-                    let line = if note && i == last {
-                        cut(line, note_width)
-                    } else {
-                        line
-                    };
-                    Cell::from(align(i, line))
-                }),
-        )
-    });
-    let constraints: Vec<Constraint> = (0..titles.len())
-        .filter(|&i| keep[i])
-        .map(|i| {
-            if note && i == last {
-                Constraint::Fill(1)
-            } else {
-                Constraint::Length(widths[i] as u16)
-            }
-        })
-        .chain((!note).then_some(Constraint::Fill(1)))
-        .collect();
-    let mut table_state = TableState::default().with_selected(selected);
-    frame.render_stateful_widget(
-        Table::new(rows, constraints)
-            .header(header)
-            .row_highlight_style(Style::new().fg(t.selection_fg).bg(t.selection_bg)),
-        area,
-        &mut table_state,
-    );
-}
-
-/// A line cut to `width` columns, ending in `…` when cut.
-fn cut(line: Line<'static>, width: usize) -> Line<'static> {
-    if line.width() <= width {
-        return line;
-    }
-    let mut left = width;
-    let mut spans = Vec::new();
-    for span in line.spans {
-        if left == 0 {
-            break;
-        }
-        let w = span.width();
-        if w < left {
-            left -= w;
-            spans.push(span);
-        } else {
-            let text = format::truncate(&span.content, left);
-            spans.push(Span::styled(text, span.style));
-            left = 0;
-        }
-    }
-    Line::from(spans)
-}
-
 fn render_positions(frame: &mut Frame, area: Rect, state: &AppState, snap: &PerpSnapshot) {
     let t = &state.theme;
     let focused = state.perp_focus == PerpFocus::Positions;
     let mut title = format!("Trader positions ({})", snap.positions.len());
-    let flagged = snap
-        .positions
-        .iter()
-        .filter(|p| !p.flags.is_empty())
-        .count();
-    let hedged = snap.positions.iter().filter(|p| p.hedge.is_some()).count();
-    let no_price = snap.positions.iter().filter(|p| p.price.is_none()).count();
-    for (n, what) in [
-        (flagged, "flagged"),
-        (hedged, "hedged"),
-        (no_price, "without price"),
-    ] {
+    let counts = snap.positions.iter().fold([0; 3], |mut n, p| {
+        n[0] += usize::from(!p.flags.is_empty());
+        n[1] += usize::from(p.hedge.is_some());
+        n[2] += usize::from(p.price.is_none());
+        n
+    });
+    for (n, what) in counts
+        .into_iter()
+        .zip(["flagged", "hedged", "without price"])
+    {
         if n > 0 {
             title.push_str(&format!(" · {n} {what}"));
         }
@@ -651,11 +458,8 @@ fn render_positions(frame: &mut Frame, area: Rect, state: &AppState, snap: &Perp
         .iter()
         .map(|p| position_cells(t, p))
         .collect();
-    fitted_table(
-        frame,
-        inner,
-        t,
-        &[
+    const COLUMNS: Columns = Columns {
+        titles: &[
             "user",
             "market",
             "side",
@@ -667,14 +471,13 @@ fn render_positions(frame: &mut Frame, area: Rect, state: &AppState, snap: &Perp
             "hedge",
             "action",
         ],
-        &[
+        right: &[
             false, false, false, true, true, true, true, false, false, false,
         ],
-        rows,
-        selected,
-        &[4, 3, 0, 9],
-        false,
-    );
+        drop: &[4, 3, 0, 9],
+        note: false,
+    };
+    fitted_table(frame, inner, t, &COLUMNS, rows, selected);
 }
 
 fn position_cells(t: &Theme, p: &TraderRow) -> Vec<Line<'static>> {
@@ -687,7 +490,7 @@ fn position_cells(t: &Theme, p: &TraderRow) -> Vec<Line<'static>> {
     let pnl = match &p.pnl {
         Some(pnl) => Line::from(Span::styled(
             signed(pnl, p.pnl_positive),
-            trader_pnl_style(t, p),
+            pnl_style(t, pnl, p.pnl_positive, false),
         )),
         None => dash(),
     };
@@ -717,20 +520,10 @@ fn position_cells(t: &Theme, p: &TraderRow) -> Vec<Line<'static>> {
         flags,
         hedge_cell(t, p),
         match p.action {
-            Some((id, s)) => Line::from(Span::styled(format!("#{id} {s}"), action_style(t, s))),
+            Some((id, s)) => Line::from(Span::styled(format!("#{id} {s}"), t.action_state(s))),
             None => Line::from(""),
         },
     ]
-}
-
-/// A trader's PnL seen from the vault: the trader's gain is its loss.
-fn trader_pnl_style(t: &Theme, p: &TraderRow) -> Style {
-    match &p.pnl {
-        None => Style::new().fg(t.muted),
-        Some(_) if p.pnl_positive => Style::new().fg(t.error),
-        Some(pnl) if is_negative_or_zero(pnl) && !pnl.starts_with('-') => Style::new(),
-        Some(_) => Style::new().fg(t.ok),
-    }
 }
 
 /// The position's hedge: `#43 opening`, `unmapped market`, `not hedged` when flagged.
@@ -758,22 +551,18 @@ fn hedge_state_style(t: &Theme, state: &str) -> Style {
     }
 }
 
-fn action_style(t: &Theme, s: ActionState) -> Style {
-    match s {
-        ActionState::Proposed => Style::new().fg(t.warn),
-        ActionState::Approved | ActionState::Sent => Style::new().fg(t.accent),
-        ActionState::Confirmed => Style::new().fg(t.ok),
-        ActionState::Failed => Style::new().fg(t.error),
-        ActionState::Rejected => Style::new().fg(t.muted),
-    }
-}
-
 fn render_hedges(frame: &mut Frame, area: Rect, state: &AppState, snap: &PerpSnapshot) {
     let t = &state.theme;
     let focused = state.perp_focus == PerpFocus::Hedges;
     let mut title = format!("Hedges on the venue ({})", snap.hedges.len());
-    for s in ["opening", "open", "closing", "failed"] {
-        let n = snap.hedges.iter().filter(|h| h.state == s).count();
+    const STATES: [&str; 4] = ["opening", "open", "closing", "failed"];
+    let counts = snap.hedges.iter().fold([0usize; 4], |mut n, h| {
+        if let Some(i) = STATES.iter().position(|s| h.state == *s) {
+            n[i] += 1;
+        }
+        n
+    });
+    for (n, s) in counts.into_iter().zip(STATES) {
         if n > 0 {
             title.push_str(&format!(" · {n} {s}"));
         }
@@ -795,22 +584,18 @@ fn render_hedges(frame: &mut Frame, area: Rect, state: &AppState, snap: &PerpSna
         .iter()
         .map(|h| hedge_cells(t, state.now_ms, h))
         .collect();
-    fitted_table(
-        frame,
-        inner,
-        t,
-        &[
+    const COLUMNS: Columns = Columns {
+        titles: &[
             "#", "symbol", "side", "qty", "entry", "mark", "PnL USDT", "age", "state", "expiry",
             "note",
         ],
-        &[
+        right: &[
             false, false, false, true, true, true, true, true, false, false, false,
         ],
-        rows,
-        selected,
-        &[4, 7, 2, 10],
-        true,
-    );
+        drop: &[4, 7, 2, 10],
+        note: true,
+    };
+    fitted_table(frame, inner, t, &COLUMNS, rows, selected);
 }
 
 fn hedge_cells(t: &Theme, now_ms: i64, h: &HedgeRow) -> Vec<Line<'static>> {
@@ -822,13 +607,7 @@ fn hedge_cells(t: &Theme, now_ms: i64, h: &HedgeRow) -> Vec<Line<'static>> {
     let pnl = match &h.pnl {
         Some(pnl) => Line::from(Span::styled(
             signed(pnl, h.pnl_positive),
-            if h.pnl_positive {
-                Style::new().fg(t.ok)
-            } else if is_negative_or_zero(pnl) && !pnl.starts_with('-') {
-                Style::new()
-            } else {
-                Style::new().fg(t.error)
-            },
+            pnl_style(t, pnl, h.pnl_positive, true),
         )),
         None => Line::from(Span::styled("-", muted)),
     };
@@ -889,31 +668,6 @@ fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, snap: &PerpSna
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn journal_line(t: &Theme, j: &JournalLine, width: usize) -> Line<'static> {
-    let style = match j.severity {
-        Severity::Failure => Style::new().fg(t.error),
-        Severity::Waiting => Style::new().fg(t.warn),
-    };
-    let clock = format!("{} ", format::clock(j.at_ms));
-    let room = width.saturating_sub(clock.len());
-    Line::from(vec![
-        Span::styled(clock, Style::new().fg(t.muted)),
-        Span::styled(format::truncate(&j.message, room), style),
-    ])
-}
-
-/// Time left, to the second when it is short: `3h 12m`, `4m 05s`, `42s`.
-fn countdown(secs: u64) -> String {
-    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
-    if h > 0 {
-        format!("{h}h {m:02}m")
-    } else if m > 0 {
-        format!("{m}m {s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The overlay Enter opens: everything about a trader position or a hedge.
 pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, item: &PerpItem) {
     let t = &state.theme;
@@ -924,7 +678,7 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, item: &Per
             Style::new().fg(t.muted),
         ))]
     };
-    let (title, mut lines) = match item {
+    let (title, lines) = match item {
         PerpItem::Position(key) => match snap.positions.iter().find(|p| &p.key == key) {
             Some(p) => (
                 format!(" Position {} ", trader_label(p)),
@@ -940,38 +694,7 @@ pub fn render_detail(frame: &mut Frame, area: Rect, state: &AppState, item: &Per
             None => (format!(" Hedge #{id} "), gone(format!("Hedge #{id}"))),
         },
     };
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(
-            "esc / enter",
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" close"),
-    ]));
-    let width = 112.min(area.width.saturating_sub(2));
-    // Long lines (the position key) wrap on a narrow screen: count what they take.
-    let inner = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let height = (rows as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = popup(frame, area, width, height);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.accent))
-        .title(Span::styled(
-            title,
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
-        .style(super::base(state));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
-}
-
-fn label(t: &Theme, s: &str) -> Span<'static> {
-    Span::styled(format!("{s:<12}"), Style::new().fg(t.muted))
+    detail_popup(frame, area, state, title, lines);
 }
 
 /// The vault a position draws on: its key is `user:asset:market:side:timestamp`.
@@ -1032,7 +755,7 @@ fn position_detail(state: &AppState, snap: &PerpSnapshot, p: &TraderRow) -> Vec<
             label(t, "trader PnL"),
             Span::styled(
                 format!("{}{unit}", signed(pnl, p.pnl_positive)),
-                trader_pnl_style(t, p),
+                pnl_style(t, pnl, p.pnl_positive, false),
             ),
             Span::styled(
                 if p.pnl_positive {
@@ -1072,7 +795,7 @@ fn position_detail(state: &AppState, snap: &PerpSnapshot, p: &TraderRow) -> Vec<
                 v.vault,
                 v.shield,
                 v.remaining,
-                pct(v.remaining_bps)
+                percent_bps(v.remaining_bps)
             )),
         ));
     }
@@ -1122,7 +845,7 @@ fn position_detail(state: &AppState, snap: &PerpSnapshot, p: &TraderRow) -> Vec<
             "action",
             Span::styled(
                 format!("#{id} {s} (the newest about this position)"),
-                action_style(t, s),
+                t.action_state(s),
             ),
         ),
         None => row("action", Span::styled("none", muted)),
@@ -1193,29 +916,11 @@ fn hedge_detail(state: &AppState, snap: &PerpSnapshot, h: &HedgeRow) -> Vec<Line
     match snap.positions.iter().find(|p| p.key == h.position_key) {
         Some(p) => {
             lines.push(row("position", Span::raw(trader_label(p))));
-            lines.push(row(
-                "",
-                Span::raw(format!(
-                    "size {} · entry {} · price {} · trader PnL {}",
-                    p.size,
-                    p.entry,
-                    p.price.as_deref().unwrap_or("none"),
-                    p.pnl
-                        .as_deref()
-                        .map(|x| signed(x, p.pnl_positive))
-                        .unwrap_or_else(|| "unknown".into())
-                )),
-            ));
+            lines.push(row("", Span::raw(trader_numbers(p))));
             let flags = if p.flags.is_empty() {
                 Span::styled("none set", Style::new().fg(t.ok))
             } else {
-                Span::raw(
-                    p.flags
-                        .iter()
-                        .map(|f| f.kind)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
+                Span::raw(flag_labels(&p.flags))
             };
             lines.push(row("flags", flags));
         }
@@ -1248,26 +953,9 @@ mod tests {
 
     #[test]
     fn amounts_read_as_an_operator_expects() {
-        assert_eq!(signed("61,200.00", true), "+61,200.00");
-        assert_eq!(signed("-38,310.00", false), "-38,310.00");
-        assert_eq!(signed("0.00", false), "0.00");
-        assert_eq!(pct(9_333), "93.33%");
-        assert_eq!(pct(5), "0.05%");
-        assert_eq!(pct(10_000), "100.00%");
-        assert_eq!(countdown(42), "42s");
-        assert_eq!(countdown(65), "1m 05s");
-        assert_eq!(countdown(3 * 3_600 + 12 * 60), "3h 12m");
+        // `signed`, `percent_bps` and `countdown` are tested in `format`.
         assert!(is_negative_or_zero("0.00"));
         assert!(is_negative_or_zero("-1.00"));
         assert!(!is_negative_or_zero("0.01"));
-    }
-
-    #[test]
-    fn a_cut_line_ends_in_an_ellipsis() {
-        let line = Line::from(vec![Span::raw("order "), Span::raw("hd-open-43 sent")]);
-        assert_eq!(cut(line.clone(), 40).width(), 21);
-        let short = cut(line, 12);
-        assert_eq!(short.width(), 12);
-        assert_eq!(short.to_string(), "order hd-op…");
     }
 }
