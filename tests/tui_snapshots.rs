@@ -82,6 +82,7 @@ fn hedge_plan() -> ActionPlan {
         order_type: "MARKET".into(),
         reduce_only: false,
         client_order_id: "hd-open-7".into(),
+        market: "BTC-USD".into(),
     }
 }
 

@@ -235,6 +235,9 @@ pub enum ActionPlan {
         order_type: String,
         reduce_only: bool,
         client_order_id: String,
+        /// What the order hedges, e.g. DePerp's "BTC-USD" market (empty for none).
+        #[serde(default)]
+        market: String,
     },
 }
 

@@ -208,6 +208,7 @@ mod tests {
                 order_type: "MARKET".into(),
                 reduce_only: false,
                 client_order_id: id.to_string(),
+                market: "BTC-USD".into(),
             },
             estimate: Estimate::default(),
             note: None,

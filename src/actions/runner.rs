@@ -155,6 +155,7 @@ mod tests {
                 order_type: "MARKET".into(),
                 reduce_only: false,
                 client_order_id: key.into(),
+                market: "BTC-USD".into(),
             },
             estimate: Estimate::default(),
         }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::actions::{Action, ActionKind, ActionPlan, ExecFuture, ExecOutcome, Executor};
-use crate::perp::model::market_of_key;
 use crate::perp::venue::{OrderReport, OrderRequest, OrderSide, OrderStatus, Venue, VenueError};
 use crate::store::Store;
 use crate::store::perp::{Hedge, HedgeState, NewHedge};
@@ -47,6 +46,7 @@ struct Order {
     quantity: Decimal,
     reduce_only: bool,
     client_order_id: String,
+    market: String,
 }
 
 fn order_of(action: &Action) -> Result<Order, String> {
@@ -56,6 +56,7 @@ fn order_of(action: &Action) -> Result<Order, String> {
         quantity,
         reduce_only,
         client_order_id,
+        market,
         ..
     } = &action.plan
     else {
@@ -69,6 +70,7 @@ fn order_of(action: &Action) -> Result<Order, String> {
             .map_err(|_| format!("quantity: not a decimal: {quantity:?}"))?,
         reduce_only: *reduce_only,
         client_order_id: client_order_id.clone(),
+        market: market.clone(),
     })
 }
 
@@ -155,7 +157,7 @@ impl HedgeExecutor {
             Some(h) => h,
             None => {
                 let new = NewHedge {
-                    market: market_of_key(&position_key).unwrap_or_default().to_string(),
+                    market: order.market.clone(),
                     position_key: position_key.clone(),
                     venue: self.venue.name().to_string(),
                     symbol: order.symbol.clone(),
@@ -407,6 +409,7 @@ mod tests {
                 order_type: "MARKET".into(),
                 reduce_only,
                 client_order_id: format!("hd-{id}"),
+                market: "BTC-USD".into(),
             },
             estimate: Estimate::default(),
             note: None,

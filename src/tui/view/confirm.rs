@@ -78,6 +78,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
             order_type,
             reduce_only,
             client_order_id,
+            market,
         } => {
             lines.push(Line::from(Span::styled(
                 "will place this order:",
@@ -91,6 +92,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, c: &ConfirmState)
                     if *reduce_only { " reduce-only" } else { "" }
                 )),
             ]));
+            if !market.is_empty() {
+                lines.push(Line::from(vec![label("hedges"), Span::raw(market.clone())]));
+            }
             lines.push(Line::from(vec![
                 label("client id"),
                 Span::raw(client_order_id.clone()),
