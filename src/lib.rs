@@ -14,6 +14,7 @@ pub mod desks;
 pub mod devnet;
 pub mod keys;
 pub mod liquidator;
+pub mod net;
 pub mod oracle;
 pub mod perp;
 pub mod prices;

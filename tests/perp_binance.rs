@@ -1,7 +1,8 @@
 //! The Binance USDT-M futures client against the local Binance server over real HTTP: the
 //! server checks the API key, the signature over the exact bytes, the timestamp and the
-//! filters, and answers the injected faults (429, 418, -1021, 503 unknown). Every test
-//! asserts on what reached the server, not only on what the client returned.
+//! filters, and answers the injected faults (429, 418, -1021, 503 unknown, 408/-1007 and
+//! -1006 "execution status unknown"). Every test asserts on what reached the server, not
+//! only on what the client returned.
 
 use std::time::{Duration, Instant};
 
@@ -373,6 +374,67 @@ async fn unknown_after_placing_is_reconciled_by_client_order_id() {
     assert_eq!(server.position(BTC).quantity, d("-0.015"));
 }
 
+/// Places `id` with the server answering `fault` after placing it: the client reports the
+/// outcome unknown (never refused), sends it once, and finds the one order by its id.
+async fn unknown_execution_is_reconciled(fault: Fault, id: &str, expected: &[&str]) {
+    let server = server().await;
+    let venue = client(&server);
+    server.fail_next(fault);
+    let e = venue
+        .place_order(&order(id, OrderSide::Sell, "0.015", false))
+        .await
+        .unwrap_err();
+    assert_no_secret(&e);
+    match &e {
+        VenueError::Unknown {
+            client_order_id,
+            message,
+            ..
+        } => {
+            assert_eq!(client_order_id, id);
+            for part in expected {
+                assert!(message.contains(part), "{message}");
+            }
+        }
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+    assert_eq!(
+        server.counters().order_requests(),
+        1,
+        "never re-sent blindly"
+    );
+    assert_eq!(server.counters().refused(Refusal::Unknown), 1);
+
+    let found = venue.order(BTC, id).await.unwrap().unwrap();
+    assert_eq!(found.status, OrderStatus::Filled);
+    assert_eq!(found.executed_qty, d("0.015"));
+    assert_eq!(server.orders_with_client_id(id).len(), 1);
+    assert_eq!(server.orders().len(), 1);
+    assert_eq!(server.counters().orders_placed, 1);
+    assert_eq!(server.position(BTC).quantity, d("-0.015"));
+}
+
+#[tokio::test]
+async fn a_408_backend_timeout_after_placing_is_unknown_and_reconciled() {
+    unknown_execution_is_reconciled(
+        Fault::UnknownTimeout408,
+        "hd-408-placed",
+        &["408", "-1007", "execution status unknown"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_1006_after_placing_is_unknown_and_reconciled_whatever_the_status() {
+    // Answered with HTTP 400: only the code says the outcome is unknown.
+    unknown_execution_is_reconciled(
+        Fault::UnknownMessageBus1006,
+        "hd-1006-placed",
+        &["400", "-1006", "Execution status unknown"],
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn unknown_not_placed_is_found_absent_and_placed_again_with_the_same_id() {
     let server = server().await;
@@ -416,6 +478,51 @@ async fn a_503_on_a_read_is_retried() {
     let counters = server.counters();
     assert_eq!(counters.requests_to("GET", "/fapi/v3/positionRisk"), 2);
     assert_eq!(counters.refused(Refusal::Unknown), 1);
+}
+
+#[tokio::test]
+async fn the_time_offset_is_measured_on_the_answered_attempt_only() {
+    let server = server().await;
+    server.set_clock_offset_ms(-45_000);
+    let venue = client(&server);
+    // The time request is answered 503 (retried after 200 ms), then 429 with Retry-After
+    // 2 s, then OK: timed from the first attempt, the offset would be off by about 1.1 s.
+    server.fail_next_request(Fault::UnknownNotPlaced);
+    server.fail_next_request(Fault::RateLimited {
+        retry_after_secs: 2,
+    });
+    let started = Instant::now();
+    let offset = venue.sync_time().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(2), "waited");
+    assert_eq!(offset, venue.time_offset_ms());
+    assert!((offset + 45_000).abs() < 300, "offset {offset}");
+    let counters = server.counters();
+    assert_eq!(counters.requests_to("GET", "/fapi/v1/time"), 3);
+    assert_eq!(counters.refused(Refusal::Unknown), 1);
+    assert_eq!(counters.refused(Refusal::RateLimited), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_symbol_does_not_reload_exchange_info_on_every_call() {
+    let server = server().await;
+    let venue = client(&server);
+    let eth = OrderRequest {
+        symbol: "ETHUSDT".into(),
+        ..order("hd-eth", OrderSide::Sell, "0.1", false)
+    };
+    for _ in 0..3 {
+        let e = venue.place_order(&eth).await.unwrap_err();
+        assert!(refused_message(e).contains("ETHUSDT is not a symbol"));
+    }
+    // A listed symbol is still served from the same load.
+    venue
+        .place_order(&order("hd-btc", OrderSide::Sell, "0.015", false))
+        .await
+        .unwrap();
+    let counters = server.counters();
+    assert_eq!(counters.requests_to("GET", "/fapi/v1/exchangeInfo"), 1);
+    assert_eq!(counters.order_requests(), 1);
+    assert_eq!(counters.orders_placed, 1);
 }
 
 #[tokio::test]

@@ -6,14 +6,14 @@
 //! over the exact query or body bytes, the timestamp against its own clock and the
 //! recvWindow, the lot step / min / max quantity and the minimum notional, duplicate client
 //! order ids and reduce-only orders that would grow or flip the position. Tests inject
-//! faults ([`Fault`]: 429, 418, -1021, 503 with and without the order placed), skew its
-//! clock, and read [`Counters`] of what reached it and what it refused.
+//! faults ([`Fault`]: 429, 418, -1021, 503 with and without the order placed, 408/-1007
+//! and -1006 "execution status unknown" after placing), skew its clock, and read
+//! [`Counters`] of what reached it and what it refused.
 //!
 //! One net position per symbol (one-way mode); MARKET orders fill at once, in full, at the
 //! symbol's mark price set by [`LocalBinance::set_mark_price`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -25,9 +25,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use super::serve::serve_local;
 use crate::perp::venue::OrderSide;
 use crate::perp::venue::binance::filters::is_multiple_of_step;
-use crate::perp::venue::binance::{API_KEY_HEADER, query, sign};
+use crate::perp::venue::binance::{API_KEY_HEADER, sign};
+use crate::perp::venue::paper::Net;
 
 /// The `Retry-After` of a [`Fault::Banned`] answer (Binance bans for 2 minutes and more).
 pub const BAN_RETRY_AFTER_SECS: u64 = 120;
@@ -36,6 +38,10 @@ pub const DEFAULT_LEVERAGE: u32 = 20;
 const DEFAULT_RECV_WINDOW_MS: i64 = 5_000;
 const MAX_RECV_WINDOW_MS: i64 = 60_000;
 const UNKNOWN_ERROR_MSG: &str = "Unknown error, please check your request or try again later.";
+const TIMEOUT_MSG: &str = "Timeout waiting for response from backend server. Send status \
+                           unknown; execution status unknown.";
+const MESSAGE_BUS_MSG: &str = "An unexpected response was received from the message bus. \
+                               Execution status unknown.";
 const ORDER_PATH: &str = "/fapi/v1/order";
 
 /// A failure the next matching request gets instead of (or on top of) its normal answer.
@@ -52,6 +58,14 @@ pub enum Fault {
     UnknownAfterPlacing,
     /// 503 "Unknown error, ..." and nothing is done.
     UnknownNotPlaced,
+    /// The request is carried out as usual (an acceptable order IS placed), but the answer
+    /// is HTTP 408 with -1007 "Timeout waiting for response from backend server. Send
+    /// status unknown; execution status unknown."
+    UnknownTimeout408,
+    /// The request is carried out as usual (an acceptable order IS placed), but the answer
+    /// is -1006 "An unexpected response was received from the message bus. Execution
+    /// status unknown." with HTTP 400, so only the code says the outcome is unknown.
+    UnknownMessageBus1006,
 }
 
 /// Why the server refused a request (or answered with an injected failure).
@@ -89,7 +103,8 @@ pub enum Refusal {
     RateLimited,
     /// Injected 418.
     Banned,
-    /// Injected 503 "unknown" (with or without the order placed).
+    /// Injected "unknown" answers: 503 (with or without the order placed), 408/-1007 and
+    /// -1006 (after placing).
     Unknown,
 }
 
@@ -223,9 +238,6 @@ impl LocalBinance {
 
     /// [`start`](Self::start) on `port` of 127.0.0.1 (0: a free one).
     pub async fn start_on(port: u16, api_key: &str, api_secret: &str) -> std::io::Result<Self> {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),
@@ -236,15 +248,7 @@ impl LocalBinance {
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stopped.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "local binance: stopped");
-            }
-        });
+        let addr = serve_local(port, app, stop.clone(), "local binance").await?;
         Ok(Self {
             shared,
             url: format!("http://{addr}"),
@@ -401,7 +405,8 @@ async fn handle(
         None if is_order => state.order_faults.pop_front(),
         None => None,
     };
-    let mut unknown_after = false;
+    // An answer that replaces the normal one once the request has been carried out.
+    let mut unknown_after: Option<(StatusCode, i64, &str)> = None;
     match fault {
         Some(Fault::RateLimited { retry_after_secs }) => {
             let msg = "Too many requests; current limit is 2400 requests per minute. Please use \
@@ -440,7 +445,15 @@ async fn handle(
                 UNKNOWN_ERROR_MSG,
             );
         }
-        Some(Fault::UnknownAfterPlacing) => unknown_after = true,
+        Some(Fault::UnknownAfterPlacing) => {
+            unknown_after = Some((StatusCode::SERVICE_UNAVAILABLE, -1000, UNKNOWN_ERROR_MSG));
+        }
+        Some(Fault::UnknownTimeout408) => {
+            unknown_after = Some((StatusCode::REQUEST_TIMEOUT, -1007, TIMEOUT_MSG));
+        }
+        Some(Fault::UnknownMessageBus1006) => {
+            unknown_after = Some((StatusCode::BAD_REQUEST, -1006, MESSAGE_BUS_MSG));
+        }
         None => {}
     }
 
@@ -469,11 +482,10 @@ async fn handle(
         }
         _ => api_error(StatusCode::NOT_FOUND, -5000, "Path not found"),
     };
-    if unknown_after {
-        *state.counters.refused.entry(Refusal::Unknown).or_default() += 1;
-        return api_error(StatusCode::SERVICE_UNAVAILABLE, -1000, UNKNOWN_ERROR_MSG);
+    match unknown_after {
+        Some((status, code, msg)) => state.refuse(Refusal::Unknown, status, code, msg),
+        None => response,
     }
-    response
 }
 
 /// Parameters of a request by name (last one wins, as it does nowhere important).
@@ -546,7 +558,7 @@ fn authenticate(
             "Illegal characters found in a parameter.",
         ));
     };
-    let Some((payload, signature)) = split_signature(raw_query, body) else {
+    let Some(signed) = split_signed(raw_query, body) else {
         return Err(Rejection::new(
             Refusal::Signature,
             bad,
@@ -554,7 +566,11 @@ fn authenticate(
             "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
         ));
     };
-    if !sign::verify(shared.api_secret.as_bytes(), &payload, signature) {
+    if !sign::verify(
+        shared.api_secret.as_bytes(),
+        &signed.payload(),
+        signed.signature,
+    ) {
         return Err(Rejection::new(
             Refusal::Signature,
             bad,
@@ -562,7 +578,7 @@ fn authenticate(
             "Signature for this request is not valid.",
         ));
     }
-    let Some(params) = query::decode(&payload) else {
+    let Some(params) = signed.params() else {
         return Err(Rejection::new(
             Refusal::BadRequest,
             bad,
@@ -605,10 +621,33 @@ fn authenticate(
     Ok(params)
 }
 
-/// The signed bytes and the signature: `signature` must be the last parameter of the body
-/// (then the payload is the query string followed by the rest of the body, as Binance
-/// concatenates them) or, without a body, of the query string.
-fn split_signature<'a>(raw_query: &'a str, body: &'a str) -> Option<(String, &'a str)> {
+/// A signed request split around its signature: `signature` must be the last parameter of
+/// the body or, without a body, of the query string. `prefix` is the query string when the
+/// signature is in the body (else empty), `rest` what precedes the signature in its carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Signed<'a> {
+    prefix: &'a str,
+    rest: &'a str,
+    signature: &'a str,
+}
+
+impl Signed<'_> {
+    /// The signed bytes: the query string followed by the rest of the body, concatenated
+    /// as Binance concatenates them.
+    fn payload(&self) -> String {
+        format!("{}{}", self.prefix, self.rest)
+    }
+
+    /// The parameters, the query string's and the body's each decoded on its own (a
+    /// parameter never spans the two), in that order; `None` when either is malformed.
+    fn params(&self) -> Option<Vec<(String, String)>> {
+        let mut params = decode(self.prefix)?;
+        params.extend(decode(self.rest)?);
+        Some(params)
+    }
+}
+
+fn split_signed<'a>(raw_query: &'a str, body: &'a str) -> Option<Signed<'a>> {
     let (prefix, carrier) = if body.is_empty() {
         ("", raw_query)
     } else {
@@ -622,7 +661,49 @@ fn split_signature<'a>(raw_query: &'a str, body: &'a str) -> Option<(String, &'a
     if signature.is_empty() {
         return None;
     }
-    Some((format!("{prefix}{rest}"), signature))
+    Some(Signed {
+        prefix,
+        rest,
+        signature,
+    })
+}
+
+/// The signed bytes and the signature (see [`Signed`]).
+#[cfg(test)]
+fn split_signature<'a>(raw_query: &'a str, body: &'a str) -> Option<(String, &'a str)> {
+    split_signed(raw_query, body).map(|signed| (signed.payload(), signed.signature))
+}
+
+/// The pairs of `k1=v1&k2=v2`, decoded (`+` is a space); `None` on a malformed escape or
+/// invalid UTF-8.
+fn decode(query: &str) -> Option<Vec<(String, String)>> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode_component(key)?, decode_component(value)?))
+        })
+        .collect()
+}
+
+fn decode_component(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 fn exchange_info(state: &State) -> Response {
@@ -679,7 +760,7 @@ fn exchange_info(state: &State) -> Response {
 }
 
 fn premium_index(state: &mut State, raw_query: &str) -> Response {
-    let Some(params) = query::decode(raw_query) else {
+    let Some(params) = decode(raw_query) else {
         return state.refuse(
             Refusal::BadRequest,
             StatusCode::BAD_REQUEST,
@@ -871,10 +952,7 @@ fn place_order(state: &mut State, params: &Params) -> Response {
         );
         return state.refuse(Refusal::MinNotional, bad, -4164, &msg);
     }
-    let signed_qty = match side {
-        OrderSide::Buy => quantity,
-        OrderSide::Sell => -quantity,
-    };
+    let signed_qty = side.signed(quantity);
     let position = state.positions.get(&symbol).copied().unwrap_or_default();
     let reduces = !position.quantity.is_zero()
         && position.quantity.is_sign_negative() != signed_qty.is_sign_negative()
@@ -890,7 +968,7 @@ fn place_order(state: &mut State, params: &Params) -> Response {
 
     state
         .positions
-        .insert(symbol.clone(), fill(position, signed_qty, mark));
+        .insert(symbol.clone(), fill(position, side, quantity, mark));
     let now = state.now_ms();
     let order = LocalOrder {
         order_id,
@@ -910,23 +988,23 @@ fn place_order(state: &mut State, params: &Params) -> Response {
     axum::Json(answer).into_response()
 }
 
-/// The position after filling `signed_qty` at `price`: the entry averages when adding,
-/// stays when reducing, restarts at `price` when flipping.
-fn fill(position: LocalPosition, signed_qty: Decimal, price: Decimal) -> LocalPosition {
-    let old = position.quantity;
-    let new = old + signed_qty;
-    let entry_price = if new.is_zero() {
-        Decimal::ZERO
-    } else if old.is_zero() || old.is_sign_negative() == signed_qty.is_sign_negative() {
-        ((old.abs() * position.entry_price + signed_qty.abs() * price) / new.abs()).round_dp(8)
-    } else if old.is_sign_negative() == new.is_sign_negative() {
-        position.entry_price
-    } else {
-        price
+/// The position after filling `quantity` to `side` at `price`, as the paper venue nets
+/// its fills ([`Net::apply`]): the entry averages when adding (to 8 decimals, as Binance
+/// shows it), stays when reducing, restarts at `price` when flipping.
+fn fill(
+    position: LocalPosition,
+    side: OrderSide,
+    quantity: Decimal,
+    price: Decimal,
+) -> LocalPosition {
+    let mut net = Net {
+        quantity: position.quantity,
+        entry_price: position.entry_price,
     };
+    net.apply(side, quantity, price);
     LocalPosition {
-        quantity: new,
-        entry_price,
+        quantity: net.quantity,
+        entry_price: net.entry_price.round_dp(8),
     }
 }
 
@@ -1089,9 +1167,71 @@ mod tests {
     }
 
     #[test]
+    fn query_and_body_are_decoded_each_on_its_own() {
+        let signed = split_signed("x=1", "a=2&signature=ab").unwrap();
+        assert_eq!(signed.payload(), "x=1a=2");
+        // Concatenated, `x=1a=2` would read as one parameter x = "1a=2".
+        assert_eq!(
+            signed.params(),
+            Some(vec![
+                ("x".to_string(), "1".to_string()),
+                ("a".to_string(), "2".to_string())
+            ])
+        );
+        let only_query = split_signed("a=1&b=%20&signature=ab", "").unwrap();
+        assert_eq!(
+            only_query.params(),
+            Some(vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), " ".to_string())
+            ])
+        );
+        assert_eq!(
+            split_signed("x=%2", "a=1&signature=ab").unwrap().params(),
+            None
+        );
+    }
+
+    #[test]
+    fn decode_inverts_encode() {
+        let params = [
+            ("a", "x y&z=1".to_string()),
+            ("b", "é".to_string()),
+            ("c", String::new()),
+        ];
+        let encoded = crate::perp::venue::binance::query::encode(&params);
+        let decoded = decode(&encoded).unwrap();
+        let expected: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(decoded, expected);
+        assert_eq!(
+            decode("a=x+y").unwrap(),
+            vec![("a".to_string(), "x y".to_string())]
+        );
+    }
+
+    #[test]
+    fn decode_refuses_malformed_escapes() {
+        assert_eq!(decode("a=%2"), None);
+        assert_eq!(decode("a=%zz"), None);
+        assert_eq!(decode("a=%FF"), None);
+    }
+
+    #[test]
+    fn an_averaged_entry_is_rounded_to_8_decimals() {
+        let long = fill(LocalPosition::default(), OrderSide::Buy, d("1"), d("100"));
+        let added = fill(long, OrderSide::Buy, d("2"), d("101"));
+        assert_eq!(added.quantity, d("3"));
+        // (100 + 202) / 3 = 100.6666…
+        assert_eq!(added.entry_price, d("100.66666667"));
+    }
+
+    #[test]
     fn fills_average_reduce_and_flip() {
         let flat = LocalPosition::default();
-        let long = fill(flat, d("1"), d("100"));
+        let long = fill(flat, OrderSide::Buy, d("1"), d("100"));
         assert_eq!(
             long,
             LocalPosition {
@@ -1099,7 +1239,7 @@ mod tests {
                 entry_price: d("100")
             }
         );
-        let added = fill(long, d("1"), d("200"));
+        let added = fill(long, OrderSide::Buy, d("1"), d("200"));
         assert_eq!(
             added,
             LocalPosition {
@@ -1107,7 +1247,7 @@ mod tests {
                 entry_price: d("150")
             }
         );
-        let reduced = fill(added, d("-0.5"), d("300"));
+        let reduced = fill(added, OrderSide::Sell, d("0.5"), d("300"));
         assert_eq!(
             reduced,
             LocalPosition {
@@ -1115,7 +1255,7 @@ mod tests {
                 entry_price: d("150")
             }
         );
-        let flipped = fill(reduced, d("-2"), d("120"));
+        let flipped = fill(reduced, OrderSide::Sell, d("2"), d("120"));
         assert_eq!(
             flipped,
             LocalPosition {
@@ -1123,7 +1263,7 @@ mod tests {
                 entry_price: d("120")
             }
         );
-        let closed = fill(flipped, d("0.5"), d("90"));
+        let closed = fill(flipped, OrderSide::Buy, d("0.5"), d("90"));
         assert_eq!(closed.quantity, Decimal::ZERO);
         assert_eq!(closed.entry_price, Decimal::ZERO);
     }

@@ -6,7 +6,6 @@
 //!
 //! The key is never logged or printed: `Debug` shows only the public key.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use crate::anyhedge::message::{
     OracleMessage, Scheme, VerifiedMessage, VerifyError, ecdsa, schnorr, verify,
 };
 use crate::anyhedge::relay::client::{MESSAGES_PATH, OracleMessagesResponse, RelayMessage};
+use crate::devnet::serve::serve_local;
 
 /// The most messages one request is answered with.
 pub const MAX_SERVED: usize = 1000;
@@ -332,21 +332,16 @@ impl DevnetOracle {
 
     /// [`serve`](Self::serve) on `port` of 127.0.0.1 (0: a free one).
     pub async fn serve_on(&self, port: u16) -> std::io::Result<String> {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        let addr = listener.local_addr()?;
         let app = Router::new()
             .route(MESSAGES_PATH, get(oracle_messages))
             .with_state(self.inner.shared.clone());
-        let shutdown = self.inner.shutdown.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "devnet oracle: relay endpoint stopped");
-            }
-        });
+        let addr = serve_local(
+            port,
+            app,
+            self.inner.shutdown.clone(),
+            "devnet oracle: relay endpoint",
+        )
+        .await?;
         Ok(format!("http://{addr}"))
     }
 

@@ -14,6 +14,7 @@ pub mod margin;
 pub mod perp;
 pub mod pyth;
 pub mod scenario;
+pub mod serve;
 
 pub use anvil::{AnvilError, AnvilNode, AnvilOptions, find_anvil, find_tool};
 pub use control::DevnetControl;

@@ -7,6 +7,7 @@ use alloy::primitives::B256;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::model::{FeedInfo, ModelError, PriceUpdate, feeds_from_json};
+use crate::net::percent_encode_component;
 
 /// The environment variable an API token for Hermes may come from.
 pub const TOKEN_ENV: &str = "HEDGEDESK_HERMES_TOKEN";
@@ -109,7 +110,7 @@ impl HermesClient {
 
     /// Feeds whose symbol or description matches `query` (`BTC`, `ETH/USD`).
     pub async fn feeds(&self, query: &str) -> Result<Vec<FeedInfo>, HermesError> {
-        let path = format!("/v2/price_feeds?query={}", encode_component(query));
+        let path = format!("/v2/price_feeds?query={}", percent_encode_component(query));
         let body = self.get_text(&path).await?;
         Ok(feeds_from_json(&body)?)
     }
@@ -148,17 +149,6 @@ pub(super) fn ids_query(ids: &[B256]) -> String {
         .join("&")
 }
 
-fn encode_component(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +157,7 @@ mod tests {
     fn queries_are_encoded() {
         let id = B256::repeat_byte(0xab);
         assert_eq!(ids_query(&[id]), format!("ids%5B%5D={}", "ab".repeat(32)));
-        assert_eq!(encode_component("BTC/USD x"), "BTC%2FUSD%20x");
+        assert_eq!(percent_encode_component("BTC/USD x"), "BTC%2FUSD%20x");
     }
 
     #[test]

@@ -33,6 +33,14 @@ impl OrderSide {
         }
     }
 
+    /// `quantity` as a change of the net position: positive for a buy, negative for a sell.
+    pub fn signed(self, quantity: Decimal) -> Decimal {
+        match self {
+            OrderSide::Buy => quantity,
+            OrderSide::Sell => -quantity,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<OrderSide> {
         match s.to_ascii_uppercase().as_str() {
             "BUY" => Some(OrderSide::Buy),
@@ -152,4 +160,20 @@ pub trait Venue: Send + Sync {
 
     /// The mark price of `symbol`.
     fn mark_price<'a>(&'a self, symbol: &'a str) -> VenueFuture<'a, Decimal>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_side_signs_a_quantity() {
+        let q: Decimal = "0.015".parse().unwrap();
+        assert_eq!(OrderSide::Buy.signed(q), q);
+        assert_eq!(OrderSide::Sell.signed(q), -q);
+        assert_eq!(
+            OrderSide::Sell.signed(q),
+            OrderSide::Buy.opposite().signed(q)
+        );
+    }
 }

@@ -62,13 +62,6 @@ fn unavailable(e: impl std::fmt::Display) -> VenueError {
     }
 }
 
-fn signed(side: OrderSide, quantity: Decimal) -> Decimal {
-    match side {
-        OrderSide::Buy => quantity,
-        OrderSide::Sell => -quantity,
-    }
-}
-
 /// A symbol's net position from its fills, with the average-cost entry price.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Net {
@@ -78,7 +71,7 @@ pub struct Net {
 
 impl Net {
     pub fn apply(&mut self, side: OrderSide, quantity: Decimal, price: Decimal) {
-        let delta = signed(side, quantity);
+        let delta = side.signed(quantity);
         let next = self.quantity + delta;
         if self.quantity.is_zero() || self.quantity.is_sign_positive() == delta.is_sign_positive() {
             // Adding: the entry is the size-weighted average.

@@ -1,8 +1,9 @@
 //! Binance USDT-M futures as a [`Venue`](super::Venue): signed REST requests over reqwest
 //! (no SDK). Quantities go through the symbol's `exchangeInfo` filters before an order is
 //! sent; leverage and isolated margin are set once per symbol; an order whose outcome is
-//! unknown (503, timeout) is reported as such and found again with
-//! [`Venue::order`](super::Venue::order) by its client order id, never re-sent blindly.
+//! unknown (503, 408/-1007, -1006, a timeout, an unreadable answer) is reported as such and
+//! found again with [`Venue::order`](super::Venue::order) by its client order id, never
+//! re-sent blindly.
 
 pub mod filters;
 pub mod query;
@@ -71,6 +72,11 @@ pub enum BinanceSetupError {
     RecvWindow(u64),
     #[error("binance api_key and api_secret: must not be empty")]
     MissingCredentials,
+    #[error(
+        "binance api_key: not a valid HTTP header value (it is sent as {API_KEY_HEADER}; \
+         no control characters)"
+    )]
+    ApiKey,
     #[error("binance HTTP client: {0}")]
     Http(String),
 }

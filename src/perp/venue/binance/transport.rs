@@ -2,25 +2,31 @@
 //!
 //! Retries are only where they cannot place anything twice: reads and idempotent settings
 //! are retried on 5xx and transport errors; an order POST is retried only after answers that
-//! say it was refused (429/418 before the wait, -1021 after a time resync). A 5xx or a
-//! timeout after an order POST left means the outcome is unknown: it comes back as
-//! [`VenueError::Unknown`] for the caller to reconcile by client order id.
+//! say it was refused (429/418 before the wait, -1021 after a time resync). A 5xx, a 408
+//! (-1007, backend timeout), a -1006 ("execution status unknown") or a timeout after an
+//! order POST left means the outcome is unknown: it comes back as [`VenueError::Unknown`]
+//! for the caller to reconcile by client order id.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::wire::{ApiError, ServerTime};
-use super::{VENUE, query, sign};
+use super::{BinanceSetupError, VENUE, query, sign};
 use crate::perp::venue::VenueError;
 
 pub const API_KEY_HEADER: &str = "X-MBX-APIKEY";
 /// Binance's code for "Timestamp for this request is outside of the recvWindow."
 pub const CODE_TIMESTAMP_OUTSIDE: i64 = -1021;
+/// "An unexpected response was received from the message bus. Execution status unknown."
+pub const CODE_EXECUTION_UNKNOWN: i64 = -1006;
+/// "Timeout waiting for response from backend server. Send status unknown; execution
+/// status unknown." (HTTP 408)
+pub const CODE_BACKEND_TIMEOUT: i64 = -1007;
 
 /// How many 429/418 waits one call sits through before giving up.
 const MAX_RATE_LIMIT_WAITS: u32 = 3;
@@ -80,7 +86,8 @@ impl From<VenueError> for CallError {
 pub struct Transport {
     base: String,
     http: reqwest::Client,
-    api_key: SecretString,
+    /// The `X-MBX-APIKEY` value, checked once and marked sensitive (never logged).
+    api_key: HeaderValue,
     api_secret: SecretString,
     recv_window_ms: u64,
     max_retry_wait: Duration,
@@ -100,16 +107,28 @@ pub struct TransportSettings {
     pub max_retry_wait: Duration,
 }
 
+/// A request's answer, with the local clock just before it was sent and just after it
+/// was read (the attempt that got this answer only, retry waits excluded).
+struct Answer {
+    body: String,
+    sent_ms: i64,
+    received_ms: i64,
+}
+
 impl Transport {
-    pub fn new(settings: TransportSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: TransportSettings) -> Result<Self, BinanceSetupError> {
+        let mut api_key = HeaderValue::from_str(settings.api_key.expose_secret())
+            .map_err(|_| BinanceSetupError::ApiKey)?;
+        api_key.set_sensitive(true);
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
-            .build()?;
+            .build()
+            .map_err(|e| BinanceSetupError::Http(e.without_url().to_string()))?;
         Ok(Self {
             base: settings.base,
             http,
-            api_key: settings.api_key,
+            api_key,
             api_secret: settings.api_secret,
             recv_window_ms: settings.recv_window_ms,
             max_retry_wait: settings.max_retry_wait,
@@ -127,16 +146,16 @@ impl Transport {
         self.offset_ms.load(Ordering::Relaxed)
     }
 
-    /// Measures the server-time offset (`GET /fapi/v1/time`), halving the round trip.
+    /// Measures the server-time offset (`GET /fapi/v1/time`), halving the round trip of
+    /// the attempt that was answered (waits before it, for a rate limit or a retry, do not
+    /// count).
     pub async fn sync_time(&self) -> Result<i64, VenueError> {
-        let before = local_ms();
-        let body = self
+        let answer = self
             .send(Method::GET, "/fapi/v1/time", &[], false, Call::Idempotent)
             .await
             .map_err(CallError::into_venue)?;
-        let after = local_ms();
-        let time: ServerTime = parse(&body, "/fapi/v1/time")?;
-        let offset = time.server_time - (before + after) / 2;
+        let time: ServerTime = parse(&answer.body, "/fapi/v1/time")?;
+        let offset = time.server_time - midpoint(answer.sent_ms, answer.received_ms);
         self.offset_ms.store(offset, Ordering::Relaxed);
         self.synced.store(true, Ordering::Relaxed);
         tracing::debug!(offset_ms = offset, "binance: server time offset");
@@ -151,6 +170,7 @@ impl Transport {
     ) -> Result<String, CallError> {
         self.send(Method::GET, path, params, false, Call::Idempotent)
             .await
+            .map(|answer| answer.body)
     }
 
     /// A signed request. The time offset is measured before the first one, and measured
@@ -166,7 +186,7 @@ impl Transport {
         if !self.synced.load(Ordering::Relaxed) {
             self.sync_time().await?;
         }
-        match self.send(method.clone(), path, params, true, call).await {
+        let answer = match self.send(method.clone(), path, params, true, call).await {
             Err(CallError::Api { code, .. }) if code == CODE_TIMESTAMP_OUTSIDE => {
                 tracing::warn!(
                     path,
@@ -176,7 +196,8 @@ impl Transport {
                 self.send(method, path, params, true, call).await
             }
             other => other,
-        }
+        };
+        answer.map(|answer| answer.body)
     }
 
     async fn send(
@@ -186,7 +207,7 @@ impl Transport {
         params: &[(&str, String)],
         signed: bool,
         call: Call<'_>,
-    ) -> Result<String, CallError> {
+    ) -> Result<Answer, CallError> {
         let mut rate_limit_waits = 0;
         let mut server_retries = 0;
         loop {
@@ -196,17 +217,23 @@ impl Transport {
             } else {
                 query::encode(params)
             };
+            let sent_ms = local_ms();
             let outcome = self.dispatch(&method, path, payload).await;
+            let received_ms = local_ms();
             let (status, retry_after, body) = match outcome {
                 Ok(answer) => answer,
                 Err(e) => {
                     if let Call::Order { client_order_id } = call
                         && !e.is_connect()
+                        && !e.is_builder()
                     {
                         // The order may have reached Binance before the connection failed.
                         return Err(unknown(client_order_id, transport_message(&e)).into());
                     }
-                    if matches!(call, Call::Idempotent) && server_retries < MAX_SERVER_RETRIES {
+                    if matches!(call, Call::Idempotent)
+                        && !e.is_builder()
+                        && server_retries < MAX_SERVER_RETRIES
+                    {
                         server_retries += 1;
                         tokio::time::sleep(SERVER_RETRY_DELAY * server_retries).await;
                         continue;
@@ -215,7 +242,13 @@ impl Transport {
                 }
             };
             match status {
-                200..=299 => return Ok(body),
+                200..=299 => {
+                    return Ok(Answer {
+                        body,
+                        sent_ms,
+                        received_ms,
+                    });
+                }
                 429 | 418 => {
                     let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
                     self.block_for(wait);
@@ -244,19 +277,22 @@ impl Transport {
                     tokio::time::sleep(SERVER_RETRY_DELAY * server_retries).await;
                 }
                 _ => {
-                    return Err(match serde_json::from_str::<ApiError>(&body) {
-                        Ok(api) => CallError::Api {
-                            path: path.to_string(),
-                            status,
-                            code: api.code,
-                            msg: api.msg,
-                        },
-                        Err(_) => CallError::Api {
-                            path: path.to_string(),
-                            status,
-                            code: 0,
-                            msg: excerpt(&body),
-                        },
+                    let (code, msg) = match serde_json::from_str::<ApiError>(&body) {
+                        Ok(api) => (api.code, api.msg),
+                        Err(_) => (0, excerpt(&body)),
+                    };
+                    if let Call::Order { client_order_id } = call
+                        && execution_unknown(status, code)
+                    {
+                        // Binance does not know whether the order was placed: reconcile.
+                        let message = format!("{path}: HTTP {status}, code {code}: {msg}");
+                        return Err(unknown(client_order_id, message).into());
+                    }
+                    return Err(CallError::Api {
+                        path: path.to_string(),
+                        status,
+                        code,
+                        msg,
                     });
                 }
             }
@@ -291,7 +327,7 @@ impl Transport {
         let mut request = self
             .http
             .request(method.clone(), url)
-            .header(API_KEY_HEADER, self.api_key.expose_secret());
+            .header(API_KEY_HEADER, self.api_key.clone());
         if in_body {
             request = request
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -400,6 +436,61 @@ fn excerpt(body: &str) -> String {
     }
 }
 
+/// Whether an error answer leaves the outcome unknown: HTTP 408 (Binance's backend timeout,
+/// -1007) or Binance's "execution status unknown" codes, whatever the status.
+fn execution_unknown(status: u16, code: i64) -> bool {
+    status == 408 || code == CODE_EXECUTION_UNKNOWN || code == CODE_BACKEND_TIMEOUT
+}
+
+/// The middle of `[sent_ms, received_ms]`: when the server most likely read its clock.
+fn midpoint(sent_ms: i64, received_ms: i64) -> i64 {
+    sent_ms + (received_ms - sent_ms) / 2
+}
+
 fn local_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(api_key: &str) -> TransportSettings {
+        TransportSettings {
+            base: "http://127.0.0.1:9".into(),
+            api_key: SecretString::from(api_key.to_string()),
+            api_secret: SecretString::from("secret".to_string()),
+            recv_window_ms: 5_000,
+            timeout: Duration::from_secs(1),
+            max_retry_wait: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn the_api_key_header_is_built_once_and_sensitive() {
+        let transport = Transport::new(settings("key-123")).unwrap();
+        assert!(transport.api_key.is_sensitive());
+        assert_eq!(transport.api_key, "key-123");
+        assert!(!format!("{:?}", transport.api_key).contains("key-123"));
+        assert!(matches!(
+            Transport::new(settings("key\r\n-123")),
+            Err(BinanceSetupError::ApiKey)
+        ));
+    }
+
+    #[test]
+    fn execution_status_unknown_answers() {
+        assert!(execution_unknown(408, CODE_BACKEND_TIMEOUT));
+        assert!(execution_unknown(408, 0));
+        assert!(execution_unknown(400, CODE_EXECUTION_UNKNOWN));
+        assert!(execution_unknown(400, CODE_BACKEND_TIMEOUT));
+        assert!(!execution_unknown(400, CODE_TIMESTAMP_OUTSIDE));
+        assert!(!execution_unknown(400, -2022));
+    }
+
+    #[test]
+    fn the_offset_is_taken_at_the_middle_of_the_round_trip() {
+        assert_eq!(midpoint(1_000, 1_010), 1_005);
+        assert_eq!(midpoint(1_000, 1_000), 1_000);
+    }
 }

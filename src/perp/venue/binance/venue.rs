@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use rust_decimal::Decimal;
@@ -19,12 +20,17 @@ use crate::perp::venue::{
 const CODE_NO_SUCH_ORDER: i64 = -2013;
 /// "No need to change margin type." (it is already what we asked for)
 const CODE_MARGIN_TYPE_UNCHANGED: i64 = -4046;
+/// A symbol missing from `exchangeInfo` is refused without reloading it for this long.
+const UNKNOWN_SYMBOL_RECHECK: Duration = Duration::from_secs(60);
 
 /// A Binance USDT-M futures account. Share it as `Arc<dyn Venue>`.
 pub struct BinanceVenue {
     transport: Transport,
     /// Per symbol, from `exchangeInfo` (loaded once, reloaded for a symbol it lacks).
     filters: Mutex<HashMap<String, SymbolFilters>>,
+    /// Symbols the last `exchangeInfo` lacked, with when it was loaded: asked for again,
+    /// they are refused without a reload until [`UNKNOWN_SYMBOL_RECHECK`] has passed.
+    unknown_symbols: Mutex<HashMap<String, Instant>>,
     /// Symbols whose leverage and margin type are set, with that leverage.
     prepared: Mutex<HashMap<String, u32>>,
 }
@@ -61,11 +67,11 @@ impl BinanceVenue {
             recv_window_ms: settings.recv_window_ms,
             timeout: settings.timeout,
             max_retry_wait: settings.max_retry_wait,
-        })
-        .map_err(|e| BinanceSetupError::Http(e.without_url().to_string()))?;
+        })?;
         Ok(Self {
             transport,
             filters: Mutex::new(HashMap::new()),
+            unknown_symbols: Mutex::new(HashMap::new()),
             prepared: Mutex::new(HashMap::new()),
         })
     }
@@ -86,12 +92,38 @@ impl BinanceVenue {
         if let Some(cached) = self.cached_filters(symbol) {
             return Ok(cached);
         }
+        let not_listed = || VenueError::Refused {
+            venue: VENUE.into(),
+            message: format!("{symbol} is not a symbol of this exchange (exchangeInfo)"),
+        };
+        if self.recently_unknown(symbol) {
+            return Err(not_listed());
+        }
         self.reload_exchange_info().await?;
-        self.cached_filters(symbol)
-            .ok_or_else(|| VenueError::Refused {
-                venue: VENUE.into(),
-                message: format!("{symbol} is not a symbol of this exchange (exchangeInfo)"),
-            })
+        match self.cached_filters(symbol) {
+            Some(filters) => Ok(filters),
+            None => {
+                self.unknown_symbols
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(symbol.to_string(), Instant::now());
+                Err(not_listed())
+            }
+        }
+    }
+
+    /// Whether `symbol` was missing from an `exchangeInfo` loaded less than
+    /// [`UNKNOWN_SYMBOL_RECHECK`] ago.
+    fn recently_unknown(&self, symbol: &str) -> bool {
+        let mut unknown = self.unknown_symbols.lock().expect("not poisoned");
+        match unknown.get(symbol) {
+            Some(at) if at.elapsed() < UNKNOWN_SYMBOL_RECHECK => true,
+            Some(_) => {
+                unknown.remove(symbol);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Reloads every symbol's filters from `GET /fapi/v1/exchangeInfo`.
@@ -108,6 +140,10 @@ impl BinanceVenue {
             .into_iter()
             .map(|s| (s.symbol, SymbolFilters::from_exchange_filters(&s.filters)))
             .collect();
+        self.unknown_symbols
+            .lock()
+            .expect("not poisoned")
+            .retain(|symbol, _| !loaded.contains_key(symbol));
         *self.filters.lock().expect("not poisoned") = loaded;
         Ok(())
     }
@@ -208,13 +244,7 @@ impl BinanceVenue {
             )
             .await
             .map_err(CallError::into_venue)?;
-        let answer: wire::Order = parse(&body, path).map_err(|e| VenueError::Unknown {
-            // Binance took the order but we cannot read what it says: reconcile.
-            venue: VENUE.into(),
-            client_order_id: order.client_order_id.clone(),
-            message: e.to_string(),
-        })?;
-        report(answer)
+        placed_report(&body, &order.client_order_id)
     }
 
     async fn find_order(
@@ -283,6 +313,23 @@ impl BinanceVenue {
         }
         Ok(index.mark_price.normalize())
     }
+}
+
+/// The report of a 2xx answer to an order. Binance took the order, so an answer we cannot
+/// read (not JSON of an order, an unknown status or side) leaves its outcome unknown: the
+/// caller reconciles by client order id.
+fn placed_report(body: &str, client_order_id: &str) -> Result<OrderReport, VenueError> {
+    let path = "/fapi/v1/order";
+    parse::<wire::Order>(body, path)
+        .and_then(report)
+        .map_err(|e| VenueError::Unknown {
+            venue: VENUE.into(),
+            client_order_id: client_order_id.to_string(),
+            message: match e {
+                VenueError::Unavailable { message, .. } => message,
+                other => other.to_string(),
+            },
+        })
 }
 
 fn report(order: wire::Order) -> Result<OrderReport, VenueError> {
@@ -399,6 +446,15 @@ mod tests {
             BinanceVenue::new(empty).unwrap_err(),
             BinanceSetupError::MissingCredentials
         );
+        for bad_key in ["key\nwith-a-newline", "key-with-a-\u{7f}-delete"] {
+            let mut bad = settings(super::super::MAINNET_URL);
+            bad.api_key = SecretString::from(bad_key.to_string());
+            let e = BinanceVenue::new(bad).unwrap_err();
+            assert_eq!(e, BinanceSetupError::ApiKey);
+            let shown = e.to_string();
+            assert!(shown.contains("api_key"), "{shown}");
+            assert!(!shown.contains(bad_key), "{shown}");
+        }
     }
 
     #[test]
@@ -426,5 +482,39 @@ mod tests {
         assert_eq!(report.status, OrderStatus::Filled);
         assert_eq!(report.executed_qty.to_string(), "0.015");
         assert_eq!(report.avg_price.to_string(), "60000");
+    }
+
+    #[test]
+    fn an_unreadable_order_answer_leaves_the_outcome_unknown() {
+        let answer = |status: &str, side: &str| {
+            format!(
+                r#"{{"clientOrderId":"hd-2","executedQty":"0.015","orderId":7,
+                "avgPrice":"60000","origQty":"0.015","side":"{side}","status":"{status}",
+                "symbol":"BTCUSDT","type":"MARKET"}}"#
+            )
+        };
+        assert_eq!(
+            placed_report(&answer("FILLED", "SELL"), "hd-2")
+                .unwrap()
+                .status,
+            OrderStatus::Filled
+        );
+        for body in [
+            answer("NEW_INSURANCE", "SELL"),
+            answer("FILLED", "SIDEWAYS"),
+            "<html>gateway</html>".to_string(),
+        ] {
+            match placed_report(&body, "hd-2") {
+                Err(VenueError::Unknown {
+                    client_order_id,
+                    venue,
+                    ..
+                }) => {
+                    assert_eq!(client_order_id, "hd-2");
+                    assert_eq!(venue, VENUE);
+                }
+                other => panic!("expected Unknown for {body}, got {other:?}"),
+            }
+        }
     }
 }
