@@ -314,3 +314,51 @@ pub enum CompletionShell {
     Zsh,
     Fish,
 }
+
+/// A bad input to a command that needs no config (`perp risk`, `anyhedge quote`): which
+/// one, and why. [`print_json_or_exit_2`] prints it as `error: <field>: <reason>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl InputError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> InputError {
+        InputError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// `value` as pretty JSON and a newline on stdout.
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints the JSON and exits 0, or prints `error: <field>: <reason>` on stderr and exits 2.
+pub fn print_json_or_exit_2(
+    result: Result<serde_json::Value, InputError>,
+) -> anyhow::Result<std::process::ExitCode> {
+    match result {
+        Ok(value) => {
+            print_json(&value)?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(std::process::ExitCode::from(2))
+        }
+    }
+}

@@ -1,42 +1,15 @@
 //! `hedgedesk anyhedge quote`, run as the real binary.
 
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::{Value, json};
+use std::process::Output;
+
+use common::{json_of, refused};
+use serde_json::json;
 
 fn quote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hedgedesk"))
-        .args(["anyhedge", "quote"])
-        .args(args)
-        // The quote reads no config; point everything elsewhere to prove it.
-        .env("HEDGEDESK_CONFIG", "/nonexistent/hedgedesk/config.toml")
-        .env("HEDGEDESK_DATA_DIR", "/nonexistent/hedgedesk")
-        .output()
-        .expect("run hedgedesk")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
-}
-
-/// Exit code 2, nothing on stdout, exactly one stderr line; returns that line.
-fn refused(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr: {stderr}");
-    lines[0].to_owned()
+    // The quote reads no config.
+    common::run_unconfigured(&[&["anyhedge", "quote"], args].concat())
 }
 
 const EXAMPLE: [&str; 8] = [

@@ -7,38 +7,31 @@
 //!
 //! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
 
+mod common;
+
 use std::time::Duration;
 
 use alloy::json_abi::JsonAbi;
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, I256, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolEvent;
 use hedgedesk::chain::contracts::{
     DataRegistry, FundingRate, Positions, TradingMarket, Vault, VaultUtils, artifact,
 };
 use hedgedesk::devnet::perp::{self as devnet_perp, DePerpContracts, deploy_deperp};
-use hedgedesk::devnet::{AnvilNode, AnvilOptions};
+use hedgedesk::devnet::{AnvilNode, AnvilOptions, DevnetControl};
 use hedgedesk::perp::model::{AssetVault, DePerpState, Market, TraderPosition};
-use hedgedesk::perp::reader::{self, DePerpAddresses, DePerpReader};
+use hedgedesk::perp::reader::{self, DePerpAddresses, DePerpReader, REFRESH_BLOCKS};
 use hedgedesk::store::Store;
+
+use common::wallet;
 
 const OWNER: usize = 0;
 const STRANGER: usize = 1;
 
 const USDC: Address = Address::repeat_byte(0x0c);
 const WETH: Address = Address::repeat_byte(0x0e);
-
-fn wallet(node: &AnvilNode, index: usize) -> DynProvider {
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(node.signer(index)))
-        .connect_http(node.http_url().parse().unwrap());
-    provider
-        .client()
-        .set_poll_interval(Duration::from_millis(10));
-    provider.erased()
-}
 
 struct Env {
     node: AnvilNode,
@@ -125,21 +118,12 @@ fn market(name: &str, category: &str, n: u64) -> Market {
     }
 }
 
-fn event<E: SolEvent>(receipt: &TransactionReceipt) -> E {
-    receipt
-        .logs()
-        .iter()
-        .find_map(|log| E::decode_log(&log.inner).ok())
-        .unwrap_or_else(|| panic!("no {} in the receipt", E::SIGNATURE))
-        .data
-}
-
 async fn mined<P, D>(call: alloy::contract::CallBuilder<P, D>) -> TransactionReceipt
 where
     P: Provider,
     D: alloy::contract::CallDecoder,
 {
-    hedgedesk::devnet::anyhedge::mined(call, "test transaction")
+    hedgedesk::devnet::receipt::mined(call, "test transaction")
         .await
         .unwrap()
 }
@@ -417,7 +401,7 @@ async fn devnet_deploys_wires_and_records_the_six_contracts() {
     let other = Address::repeat_byte(0x77);
     let receipt =
         mined(DataRegistry::new(c.registry, env.owner()).setAddress("Vault".into(), other)).await;
-    let set = event::<DataRegistry::AddressSet>(&receipt);
+    let set = devnet_perp::event::<DataRegistry::AddressSet>(&receipt, c.registry).unwrap();
     assert_eq!((set.key.as_str(), set.addr), ("Vault", other));
     assert_eq!(
         registry.getAddress("Vault".into()).call().await.unwrap(),
@@ -460,7 +444,7 @@ async fn positions_are_added_paged_resized_and_removed_by_swap_and_pop() {
     let fifth = position(9, WETH, "ETH-USD", false, 9);
     let receipt =
         mined(Positions::new(c.positions, env.owner()).addPosition((&fifth).into())).await;
-    let added = event::<Positions::PositionAdded>(&receipt);
+    let added = devnet_perp::event::<Positions::PositionAdded>(&receipt, c.positions).unwrap();
     assert_eq!(added.index, U256::from(4));
     assert_eq!(added.user, fifth.user);
     assert_eq!(TraderPosition::from(added.position), fifth);
@@ -512,7 +496,7 @@ async fn positions_are_added_paged_resized_and_removed_by_swap_and_pop() {
         U256::from(3u64),
     ))
     .await;
-    let resized = event::<Positions::PositionResized>(&receipt);
+    let resized = devnet_perp::event::<Positions::PositionResized>(&receipt, c.positions).unwrap();
     assert_eq!(
         (
             resized.index,
@@ -545,7 +529,7 @@ async fn positions_are_added_paged_resized_and_removed_by_swap_and_pop() {
     // Remove from the middle: the last moves in.
     let receipt =
         mined(Positions::new(c.positions, env.owner()).removePosition(U256::from(1))).await;
-    let removed = event::<Positions::PositionRemoved>(&receipt);
+    let removed = devnet_perp::event::<Positions::PositionRemoved>(&receipt, c.positions).unwrap();
     assert_eq!(removed.index, U256::from(1));
     assert_eq!(removed.movedFrom, U256::from(4));
     assert_eq!(removed.user, expected[1].user);
@@ -730,11 +714,11 @@ async fn vault_available_and_shield_balance_are_per_asset() {
 
     let receipt =
         mined(VaultUtils::new(c.vault_utils, env.owner()).setVaultAvailable(USDC, U256::ONE)).await;
-    let set = event::<VaultUtils::VaultAvailableSet>(&receipt);
+    let set = devnet_perp::event::<VaultUtils::VaultAvailableSet>(&receipt, c.vault_utils).unwrap();
     assert_eq!((set.asset, set.amount), (USDC, U256::ONE));
     let receipt =
         mined(Vault::new(c.vault, env.owner()).setShieldBalance(WETH, U256::from(9u8))).await;
-    let set = event::<Vault::ShieldBalanceSet>(&receipt);
+    let set = devnet_perp::event::<Vault::ShieldBalanceSet>(&receipt, c.vault).unwrap();
     assert_eq!((set.asset, set.amount), (WETH, U256::from(9u8)));
     assert_eq!(
         vault_utils.getVaultAvailable(USDC).call().await.unwrap(),
@@ -773,7 +757,8 @@ async fn funding_refreshes_add_up_and_emit_funding_refreshed() {
     // The asset is the one indexed topic.
     assert_eq!(log.topics().len(), 2);
     assert_eq!(log.topics()[1], USDC.into_word());
-    let refreshed = event::<FundingRate::FundingRefreshed>(&receipt);
+    let refreshed =
+        devnet_perp::event::<FundingRate::FundingRefreshed>(&receipt, c.funding_rate).unwrap();
     assert_eq!(refreshed.asset, USDC);
     assert_eq!(refreshed.market, "BTC-USD");
     assert_eq!(refreshed.fundingTracer, i(-75));
@@ -869,7 +854,7 @@ async fn markets_are_listed_replaced_by_name_and_read_back() {
     };
     let receipt =
         mined(TradingMarket::new(c.trading_market, env.owner()).setMarket((&eth2).into())).await;
-    let set = event::<TradingMarket::MarketSet>(&receipt);
+    let set = devnet_perp::event::<TradingMarket::MarketSet>(&receipt, c.trading_market).unwrap();
     assert_eq!(set.name, "ETH-USD");
     assert_eq!(Market::from(set.market), eth2);
 
@@ -1130,7 +1115,8 @@ async fn reader_names_a_registry_key_that_is_not_set() {
     assert!(reader.addresses().is_some());
 
     // FundingRate unset: the cached addresses still point at the old contract, so the
-    // registry is only consulted again after a failure; a fresh reader sees the gap.
+    // registry is only consulted again after a failure (or `REFRESH_BLOCKS` blocks); a
+    // fresh reader sees the gap.
     mined(
         DataRegistry::new(c.registry, env.owner()).setAddress("FundingRate".into(), Address::ZERO),
     )
@@ -1175,4 +1161,46 @@ async fn reader_names_a_registry_key_that_is_not_set() {
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("has no address for"), "{err:#}");
+}
+
+#[tokio::test]
+async fn reader_picks_up_a_re_pointed_key_after_the_refresh_interval() {
+    let env = Env::start().await;
+    let c = &env.contracts;
+    let provider = env.reader_provider();
+    let assets = [(USDC, 6u8)];
+    devnet_perp::set_shield_balance(&env.owner(), c, USDC, U256::from(5u8))
+        .await
+        .unwrap();
+    let mut reader = DePerpReader::new(c.registry);
+    let resolved_at = reader.read(&provider, &assets).await.unwrap().block;
+
+    // A second Vault with another shield, and the registry's "Vault" re-pointed at it.
+    let other = Vault::deploy(env.owner()).await.unwrap();
+    mined(other.setShieldBalance(USDC, U256::from(7u8))).await;
+    mined(DataRegistry::new(c.registry, env.owner()).setAddress("Vault".into(), *other.address()))
+        .await;
+
+    // Until the interval has passed, every read still goes to the cached Vault.
+    let control = DevnetControl::new(env.node.provider());
+    let last_cached = resolved_at + REFRESH_BLOCKS - 1;
+    control
+        .mine_blocks(last_cached - env.head().await)
+        .await
+        .unwrap();
+    let state = reader.read(&provider, &assets).await.unwrap();
+    assert_eq!(state.block, last_cached);
+    assert_eq!(state.vaults[0].shield, U256::from(5u8));
+    assert_eq!(reader.addresses().unwrap().vault, c.vault);
+
+    // One block later the registry is asked again.
+    control.mine().await.unwrap();
+    let state = reader.read(&provider, &assets).await.unwrap();
+    assert_eq!(state.block, resolved_at + REFRESH_BLOCKS);
+    assert_eq!(state.vaults[0].shield, U256::from(7u8));
+    assert_eq!(reader.addresses().unwrap().vault, *other.address());
+    let fresh = reader::read_state(&provider, c.registry, &assets)
+        .await
+        .unwrap();
+    assert_eq!(fresh.vaults, state.vaults);
 }

@@ -10,11 +10,13 @@
 //!
 //! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
 
+mod common;
+
 use std::time::Duration;
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{BlockNumberOrTag, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolEvent, SolEventInterface};
@@ -28,11 +30,14 @@ use hedgedesk::chain::contracts::HedgeContract::{
 use hedgedesk::chain::contracts::HedgeFactory::{self, HedgeFactoryErrors, HedgeFactoryInstance};
 use hedgedesk::chain::contracts::TestToken;
 use hedgedesk::devnet::anyhedge::{
-    self as devnet_anyhedge, AnyHedgeContracts, Party, deploy_anyhedge, mined, sign_funding,
+    self as devnet_anyhedge, AnyHedgeContracts, Party, deploy_anyhedge, sign_funding,
     sign_redemption,
 };
+use hedgedesk::devnet::receipt::mined;
 use hedgedesk::devnet::{AnvilNode, AnvilOptions, DevnetControl};
 use hedgedesk::store::Store;
+
+use common::wallet;
 
 const OWNER: usize = 0; // deploys, owns and mints the collateral
 const SHORT: usize = 1;
@@ -123,18 +128,6 @@ struct Env {
     contracts: AnyHedgeContracts,
     oracle: PrivateKeySigner,
     chain_id: u64,
-}
-
-/// A signing provider for dev account `index`, polling receipts every 10 ms. A fresh one
-/// per use: alloy's nonce cache would go stale across providers of the same account.
-fn wallet(node: &AnvilNode, index: usize) -> DynProvider {
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(node.signer(index)))
-        .connect_http(node.http_url().parse().unwrap());
-    provider
-        .client()
-        .set_poll_interval(Duration::from_millis(10));
-    provider.erased()
 }
 
 impl Env {

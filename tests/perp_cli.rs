@@ -1,42 +1,15 @@
 //! `hedgedesk perp risk`, run as the real binary.
 
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+
+use common::{json_of, refused};
 use serde_json::{Value, json};
 
 fn risk(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hedgedesk"))
-        .args(["perp", "risk"])
-        .args(args)
-        // The what-if reads no config; point everything elsewhere to prove it.
-        .env("HEDGEDESK_CONFIG", "/nonexistent/hedgedesk/config.toml")
-        .env("HEDGEDESK_DATA_DIR", "/nonexistent/hedgedesk")
-        .output()
-        .expect("run hedgedesk")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
-}
-
-/// Exit code 2, nothing on stdout, exactly one stderr line; returns that line.
-fn refused(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr: {stderr}");
-    lines[0].to_owned()
+    // The what-if reads no config.
+    common::run_unconfigured(&[&["perp", "risk"], args].concat())
 }
 
 /// 1,000,000 USDC vault, 50,000 USDC shield.
@@ -45,12 +18,15 @@ const VAULT: [&str; 4] = ["--vault", "1000000000000", "--shield", "50000000000"]
 /// A 1,000,000 USDC BTC long from 60,000.
 const BTC_LONG: &str = r#"{"market":"BTC-USD","is_long":true,"size":"1000000000000","price":"60000","funding_tracer":"100"}"#;
 
-fn with(extra: &[&str]) -> Vec<String> {
-    VAULT.iter().chain(extra).map(|s| s.to_string()).collect()
+/// [`VAULT`] and `extra`.
+fn with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    [&VAULT[..], extra].concat()
 }
 
-fn run(args: &[String]) -> Output {
-    risk(&args.iter().map(String::as_str).collect::<Vec<_>>())
+/// A vault and shield of one base unit each, and `extra`: for inputs refused before any
+/// amount matters.
+fn tiny<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    [&["--vault", "1", "--shield", "1"][..], extra].concat()
 }
 
 fn flags(v: &Value) -> Vec<(String, bool)> {
@@ -70,7 +46,7 @@ fn flags(v: &Value) -> Vec<(String, bool)> {
 #[test]
 fn a_profitable_long_sets_every_flag_with_its_numbers() {
     // +6 %: +60,000 price PnL; the tracer up 10 costs the long 1,000: PnL 59,000 USDC.
-    let v = json_of(&run(&with(&[
+    let v = json_of(&risk(&with(&[
         "--position",
         BTC_LONG,
         "--price",
@@ -122,7 +98,7 @@ fn positions_are_flagged_alone_and_the_asset_on_their_sum() {
     // Two longs of +30,000 each: neither reaches the 50,000 shield alone; together they do.
     let eth = r#"{"market":"ETH-USD","is_long":true,"size":"1000000000000","price":"3000"}"#;
     let short = r#"{"market":"SOL-USD","is_long":false,"size":"5000000","price":"100"}"#;
-    let v = json_of(&run(&with(&[
+    let v = json_of(&risk(&with(&[
         "--position",
         BTC_LONG,
         eth,
@@ -162,7 +138,7 @@ fn positions_are_flagged_alone_and_the_asset_on_their_sum() {
 fn factors_move_the_thresholds() {
     // PnL 59,000: remaining 991,000. Drawdown at 0.99 needs remaining < 990,000: not set.
     // Profit limit at 1.0095: 1,009,500 × 0.4 > 991,000 × 0.4: set.
-    let v = json_of(&run(&with(&[
+    let v = json_of(&risk(&with(&[
         "--position",
         BTC_LONG,
         "--price",
@@ -197,17 +173,17 @@ fn factors_move_the_thresholds() {
 
 #[test]
 fn without_a_funding_tracer_there_is_no_funding_fee_and_decimals_change_the_reasons() {
-    let v = json_of(&run(&[
-        "--vault".into(),
-        "1000000000000000000000".into(),
-        "--shield".into(),
-        "0".into(),
-        "--decimals".into(),
-        "18".into(),
-        "--position".into(),
-        r#"{"market":"BTC-USD","is_long":false,"size":1000,"price":2,"funding_tracer":-5}"#.into(),
-        "--price".into(),
-        "BTC-USD=1".into(),
+    let v = json_of(&risk(&[
+        "--vault",
+        "1000000000000000000000",
+        "--shield",
+        "0",
+        "--decimals",
+        "18",
+        "--position",
+        r#"{"market":"BTC-USD","is_long":false,"size":1000,"price":2,"funding_tracer":-5}"#,
+        "--price",
+        "BTC-USD=1",
     ]));
     let p = &v["positions"][0];
     assert_eq!(p["funding_fee"], "0");
@@ -221,134 +197,83 @@ fn without_a_funding_tracer_there_is_no_funding_fee_and_decimals_change_the_reas
 
 #[test]
 fn bad_inputs_name_the_field_and_exit_2() {
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(Vec<&str>, &str); 12] = [
         (
-            &["--vault", "1.5", "--shield", "0", "--position", BTC_LONG],
+            vec!["--vault", "1.5", "--shield", "0", "--position", BTC_LONG],
             "error: vault: a whole number of base units (decimal digits), got '1.5'",
         ),
         (
-            &["--vault", "1", "--shield", "-3", "--position", BTC_LONG],
+            vec!["--vault", "1", "--shield", "-3", "--position", BTC_LONG],
             "error: shield: a whole number of base units (decimal digits), got '-3'",
         ),
         (
-            &["--position", "{", "--vault", "1", "--shield", "1"],
+            tiny(&["--position", "{"]),
             "error: position[0]: not JSON: EOF while parsing an object at line 1 column 1",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 r#"{"market":"BTC-USD","is_long":true,"price":"1"}"#,
-            ],
+            ]),
             "error: position[0].size: missing",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 BTC_LONG,
                 r#"{"market":"BTC-USD","is_long":"yes","size":"1","price":"1"}"#,
-            ],
+            ]),
             "error: position[1].is_long: true or false, got \"yes\"",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 r#"{"market":"BTC-USD","is_long":true,"size":"1","price":"1","leverage":"10"}"#,
-            ],
+            ]),
             "error: position[0].leverage: unknown field; known are user, asset, market, is_long, size, collateral, funding_tracer, price, timestamp",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 r#"{"market":"BTC-USD","is_long":true,"size":1.5,"price":"1"}"#,
-            ],
+            ]),
             "error: position[0].size: a whole number as a decimal string, got 1.5",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 r#"{"market":"BTC-USD","is_long":true,"size":"1","price":"0"}"#,
                 "--price",
                 "BTC-USD=1",
-            ],
+            ]),
             "error: position[0].price: the entry price is zero",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
-                "--position",
-                BTC_LONG,
-                "--price",
-                "BTC-USD",
-            ],
+            tiny(&["--position", BTC_LONG, "--price", "BTC-USD"]),
             "error: price: MARKET=VALUE, got 'BTC-USD'",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
+            tiny(&[
                 "--position",
                 BTC_LONG,
                 "--price",
                 "BTC-USD=1",
                 "--price",
                 "BTC-USD=2",
-            ],
+            ]),
             "error: price: BTC-USD given twice",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
-                "--position",
-                BTC_LONG,
-                "--profit-limit-interest",
-                "-0.4",
-            ],
+            tiny(&["--position", BTC_LONG, "--profit-limit-interest", "-0.4"]),
             "error: profit_limit_interest: must not be negative, got -0.4",
         ),
         (
-            &[
-                "--vault",
-                "1",
-                "--shield",
-                "1",
-                "--position",
-                BTC_LONG,
-                "--decimals",
-                "x",
-            ],
+            tiny(&["--position", BTC_LONG, "--decimals", "x"]),
             "error: decimals: a whole number from 0 to 77, got 'x'",
         ),
     ];
     for (args, expected) in cases {
-        assert_eq!(refused(&risk(args)), expected, "{args:?}");
+        assert_eq!(refused(&risk(&args)), expected, "{args:?}");
     }
 }
 
@@ -397,15 +322,7 @@ fn overflow_is_an_error_naming_the_field() {
 fn positions_on_different_assets_are_refused() {
     let a = r#"{"market":"BTC-USD","is_long":true,"size":"1","price":"1","asset":"0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"}"#;
     let b = r#"{"market":"BTC-USD","is_long":true,"size":"1","price":"1"}"#;
-    let line = refused(&risk(&[
-        "--vault",
-        "1",
-        "--shield",
-        "1",
-        "--position",
-        a,
-        b,
-    ]));
+    let line = refused(&risk(&tiny(&["--position", a, b])));
     assert_eq!(
         line,
         "error: position[1].asset: every position trades against the one --vault; position[0] has 0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"

@@ -1,6 +1,5 @@
 //! `hedgedesk anyhedge …`: the AnyHedge desk's commands.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -9,7 +8,7 @@ use serde_json::json;
 use super::math::{self, ContractTerms, CreateError, MAX_ORACLE_PRICE};
 use crate::app::AppContext;
 use crate::app::logging::LogMode;
-use crate::cli::{ActionListArgs, GlobalArgs};
+use crate::cli::{ActionListArgs, GlobalArgs, InputError, print_json, print_json_or_exit_2};
 use crate::desks::Desk;
 
 #[derive(Debug, Subcommand)]
@@ -70,7 +69,7 @@ pub fn run(cmd: AnyhedgeCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
             let _guard = ctx.init_logging(LogMode::Command)?;
             crate::actions::cli::list(&args, Some(Desk::AnyHedge), &ctx.open_store()?)
         }
-        AnyhedgeCommand::Quote(args) => quote(&args),
+        AnyhedgeCommand::Quote(args) => print_json_or_exit_2(quote_json(&args)),
         AnyhedgeCommand::VerifyMessage(args) => verify_message(&args),
     }
 }
@@ -79,9 +78,7 @@ fn verify_message(args: &VerifyMessageArgs) -> anyhow::Result<ExitCode> {
     match super::message::verify::verify_message_json(&args.pubkey, &args.message, &args.signature)
     {
         Ok(value) => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
+            print_json(&value)?;
             Ok(if value["valid"] == true {
                 ExitCode::SUCCESS
             } else {
@@ -95,33 +92,9 @@ fn verify_message(args: &VerifyMessageArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A bad quote input: which one, and why.
-struct InputError {
-    field: &'static str,
-    reason: String,
-}
-
 impl From<CreateError> for InputError {
     fn from(e: CreateError) -> InputError {
-        InputError {
-            field: e.field(),
-            reason: e.to_string(),
-        }
-    }
-}
-
-fn quote(args: &QuoteArgs) -> anyhow::Result<ExitCode> {
-    match quote_json(args) {
-        Ok(value) => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("error: {}: {}", e.field, e.reason);
-            Ok(ExitCode::from(2))
-        }
+        InputError::new(e.field(), e.to_string())
     }
 }
 
@@ -137,10 +110,10 @@ fn quote_json(args: &QuoteArgs) -> Result<serde_json::Value, InputError> {
         Some(text) => {
             let price = parse_price("settle_price", text)?;
             if price == 0 || price > MAX_ORACLE_PRICE {
-                return Err(InputError {
-                    field: "settle_price",
-                    reason: format!("an oracle price is from 1 to {MAX_ORACLE_PRICE}, got {price}"),
-                });
+                return Err(InputError::new(
+                    "settle_price",
+                    format!("an oracle price is from 1 to {MAX_ORACLE_PRICE}, got {price}"),
+                ));
             }
             Some(price)
         }
@@ -185,15 +158,16 @@ fn quote_json(args: &QuoteArgs) -> Result<serde_json::Value, InputError> {
 }
 
 fn parse_number(field: &'static str, text: &str) -> Result<f64, InputError> {
-    text.trim().parse().map_err(|_| InputError {
-        field,
-        reason: format!("not a number: '{text}'"),
-    })
+    text.trim()
+        .parse()
+        .map_err(|_| InputError::new(field, format!("not a number: '{text}'")))
 }
 
 fn parse_price(field: &'static str, text: &str) -> Result<u32, InputError> {
-    text.trim().parse().map_err(|_| InputError {
-        field,
-        reason: format!("not a whole number of oracle units per BCH: '{text}'"),
+    text.trim().parse().map_err(|_| {
+        InputError::new(
+            field,
+            format!("not a whole number of oracle units per BCH: '{text}'"),
+        )
     })
 }

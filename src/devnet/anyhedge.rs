@@ -10,6 +10,7 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 
+use super::receipt::{deployment, mined};
 use crate::anyhedge::chain::{
     self, MutualRedemption, Params, Side, SignedFunding, funding_permit, funding_signing_hash,
     predict_address, redemption_signing_hash, sign_digest,
@@ -71,26 +72,6 @@ pub async fn deploy_anyhedge<P: Provider>(
     Ok((contracts, deployments))
 }
 
-fn deployment(
-    chain_id: u64,
-    name: &str,
-    artifact: &str,
-    receipt: &TransactionReceipt,
-) -> anyhow::Result<Deployment> {
-    anyhow::ensure!(receipt.status(), "deploying {name}: reverted");
-    Ok(Deployment {
-        chain_id,
-        name: name.into(),
-        address: receipt
-            .contract_address
-            .with_context(|| format!("{name}: the receipt has no contract address"))?,
-        artifact: artifact.into(),
-        tx_hash: receipt.transaction_hash,
-        block_number: receipt.block_number.unwrap_or_default(),
-        deployed_at_ms: 0,
-    })
-}
-
 /// The AnyHedge contracts recorded on `chain_id`, if both are.
 pub async fn recorded(store: &Store, chain_id: u64) -> anyhow::Result<Option<AnyHedgeContracts>> {
     let factory = store.deployment(chain_id, FACTORY).await?;
@@ -99,31 +80,6 @@ pub async fn recorded(store: &Store, chain_id: u64) -> anyhow::Result<Option<Any
         factory: f.address,
         collateral: c.address,
     }))
-}
-
-/// Simulates `call` first, then sends it and waits for a successful receipt, naming `what`
-/// on failure. The simulation keeps a revert out of the wallet's gas estimation, which
-/// would leave its cached nonce one ahead.
-pub async fn mined<P, D>(
-    call: alloy::contract::CallBuilder<P, D>,
-    what: &str,
-) -> anyhow::Result<TransactionReceipt>
-where
-    P: Provider,
-    D: alloy::contract::CallDecoder,
-{
-    call.call_raw()
-        .await
-        .with_context(|| format!("{what}: the call reverts"))?;
-    let receipt = call
-        .send()
-        .await
-        .with_context(|| what.to_string())?
-        .get_receipt()
-        .await
-        .with_context(|| format!("{what}: receipt"))?;
-    anyhow::ensure!(receipt.status(), "{what}: reverted");
-    Ok(receipt)
 }
 
 /// The collateral's owner (`minter`'s wallet) mints `sats` to `party`, and the party

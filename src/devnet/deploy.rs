@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::anvil::{AnvilNode, AnvilOptions};
 use super::control::DevnetControl;
 use super::margin;
+use super::receipt::deployment;
 use super::scenario::{Holder, MarginSpec, Scenario};
 use crate::chain::contracts::{PriceCaster, TestToken};
 use crate::config::{ChainConfig, EndpointConfig};
@@ -61,17 +62,16 @@ impl Devnet {
                 .get_receipt()
                 .await
                 .with_context(|| format!("waiting for {}'s receipt", token.deployment_name()))?;
-            let address = receipt.contract_address.with_context(|| {
-                format!(
-                    "{}: the receipt has no contract address",
-                    token.deployment_name()
-                )
-            })?;
-            self.record(token.deployment_name(), "TestToken", address, &receipt)
-                .await?;
+            self.record(deployment(
+                self.node.chain_id,
+                &token.deployment_name(),
+                "TestToken",
+                &receipt,
+            )?)
+            .await?;
         }
         if let Some(spec) = &scenario.price_caster {
-            let name = crate::oracle::desk::PRICE_CASTER.to_string();
+            let name = crate::oracle::desk::PRICE_CASTER;
             let receipt = PriceCaster::deploy_builder(
                 &self.deployer,
                 spec.guardians.clone(),
@@ -86,10 +86,13 @@ impl Devnet {
             .get_receipt()
             .await
             .with_context(|| format!("waiting for {name}'s receipt"))?;
-            let address = receipt
-                .contract_address
-                .with_context(|| format!("{name}: the receipt has no contract address"))?;
-            self.record(name, "PriceCaster", address, &receipt).await?;
+            self.record(deployment(
+                self.node.chain_id,
+                name,
+                "PriceCaster",
+                &receipt,
+            )?)
+            .await?;
         }
         for mint in &scenario.mints {
             let name = format!("token.{}", mint.token);
@@ -254,22 +257,9 @@ impl Devnet {
         Ok(())
     }
 
-    async fn record(
-        &mut self,
-        name: String,
-        artifact: &str,
-        address: Address,
-        receipt: &alloy::rpc::types::TransactionReceipt,
-    ) -> anyhow::Result<()> {
-        let deployment = Deployment {
-            chain_id: self.node.chain_id,
-            name: name.clone(),
-            address,
-            artifact: artifact.into(),
-            tx_hash: receipt.transaction_hash,
-            block_number: receipt.block_number.unwrap_or_default(),
-            deployed_at_ms: 0,
-        };
+    /// Records `deployment` in the store and in [`Devnet::deployed`].
+    async fn record(&mut self, deployment: Deployment) -> anyhow::Result<()> {
+        let (name, address) = (deployment.name.clone(), deployment.address);
         self.store
             .record_deployment(deployment.clone())
             .await

@@ -8,6 +8,7 @@ use alloy::primitives::{Address, U256, U512};
 use alloy::providers::Provider;
 use anyhow::Context;
 
+use super::receipt::mined;
 use crate::chain::contracts::{MarginModule, MarginOracle};
 
 /// `floor(sqrt(price_num / price_den) * 2^96)`, exactly (integer square root of
@@ -121,31 +122,6 @@ pub async fn set_price<P: Provider>(
         .await
         .context("setSqrtPriceX96's receipt")?;
     Ok(sqrt)
-}
-
-/// Simulates, sends `call` and waits for a successful receipt, naming `what` on failure.
-async fn mined<P, D>(
-    call: alloy::contract::CallBuilder<P, D>,
-    what: &str,
-) -> anyhow::Result<alloy::rpc::types::TransactionReceipt>
-where
-    P: Provider,
-    D: alloy::contract::CallDecoder,
-{
-    // Simulate first: a revert found by the wallet's own gas estimate would leave its
-    // cached nonce one ahead, and every later transaction of the account stuck.
-    call.call_raw()
-        .await
-        .with_context(|| format!("{what}: the call reverts"))?;
-    let receipt = call
-        .send()
-        .await
-        .with_context(|| what.to_string())?
-        .get_receipt()
-        .await
-        .with_context(|| format!("{what}: receipt"))?;
-    anyhow::ensure!(receipt.status(), "{what}: reverted");
-    Ok(receipt)
 }
 
 /// Approves `spender` for the whole balance of `token` (seeding only).

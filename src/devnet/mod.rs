@@ -13,6 +13,7 @@ pub mod gp_oracle;
 pub mod margin;
 pub mod perp;
 pub mod pyth;
+pub mod receipt;
 pub mod scenario;
 pub mod serve;
 

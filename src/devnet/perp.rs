@@ -13,9 +13,9 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolEvent;
 use anyhow::Context;
 
-use super::anyhedge::mined;
+use super::receipt::{deployment, mined};
 use crate::chain::contracts::{
-    DataRegistry, FundingRate, Positions, TradingMarket, Vault, VaultUtils,
+    self, DataRegistry, FundingRate, Positions, TradingMarket, Vault, VaultUtils,
 };
 use crate::perp::model::{Market, TraderPosition};
 use crate::perp::reader::{self, keys};
@@ -47,62 +47,60 @@ pub struct DePerpContracts {
     pub trading_market: Address,
 }
 
+/// The six contracts in [`DePerpContracts::from_addresses`] order: the deployment name in
+/// the store, the artifact, and the `DataRegistry` key the desk finds it by (none for the
+/// registry itself).
+pub const CONTRACTS: [(&str, &str, Option<&str>); 6] = [
+    (REGISTRY, "DataRegistry", None),
+    (POSITIONS, "Positions", Some(keys::POSITIONS)),
+    (VAULT, "Vault", Some(keys::VAULT)),
+    (VAULT_UTILS, "VaultUtils", Some(keys::VAULT_UTILS)),
+    (FUNDING_RATE, "FundingRate", Some(keys::FUNDING_RATE)),
+    (TRADING_MARKET, "TradingMarket", Some(keys::TRADING_MARKET)),
+];
+
+impl DePerpContracts {
+    /// The addresses of [`CONTRACTS`], in its order.
+    pub fn from_addresses(addresses: [Address; 6]) -> DePerpContracts {
+        let [
+            registry,
+            positions,
+            vault,
+            vault_utils,
+            funding_rate,
+            trading_market,
+        ] = addresses;
+        DePerpContracts {
+            registry,
+            positions,
+            vault,
+            vault_utils,
+            funding_rate,
+            trading_market,
+        }
+    }
+}
+
 /// Deploys the six contracts from `owner` (whose key `provider`'s wallet signs with),
 /// points the registry's keys at the other five, and records all six in `store` under the
-/// chain's id. Returns the addresses and the recorded deployments, in [`REGISTRY`],
-/// [`POSITIONS`], [`VAULT`], [`VAULT_UTILS`], [`FUNDING_RATE`], [`TRADING_MARKET`] order.
+/// chain's id. Returns the addresses and the recorded deployments, in [`CONTRACTS`] order.
 pub async fn deploy_deperp<P: Provider>(
     provider: &P,
     owner: Address,
     store: &Store,
 ) -> anyhow::Result<(DePerpContracts, Vec<Deployment>)> {
     let chain_id = provider.get_chain_id().await.context("eth_chainId")?;
-    let mut deployments = Vec::new();
-    for (name, artifact, builder) in [
-        (
-            REGISTRY,
-            "DataRegistry",
-            DataRegistry::deploy_builder(provider),
-        ),
-        (POSITIONS, "Positions", Positions::deploy_builder(provider)),
-        (VAULT, "Vault", Vault::deploy_builder(provider)),
-        (
-            VAULT_UTILS,
-            "VaultUtils",
-            VaultUtils::deploy_builder(provider),
-        ),
-        (
-            FUNDING_RATE,
-            "FundingRate",
-            FundingRate::deploy_builder(provider),
-        ),
-        (
-            TRADING_MARKET,
-            "TradingMarket",
-            TradingMarket::deploy_builder(provider),
-        ),
-    ] {
-        deployments.push(deploy(builder, owner, chain_id, name, artifact).await?);
+    let mut deployments = Vec::with_capacity(CONTRACTS.len());
+    for (name, artifact, _) in CONTRACTS {
+        deployments.push(deploy(provider, owner, chain_id, name, artifact).await?);
     }
-    let address = |i: usize| deployments[i].address;
-    let contracts = DePerpContracts {
-        registry: address(0),
-        positions: address(1),
-        vault: address(2),
-        vault_utils: address(3),
-        funding_rate: address(4),
-        trading_market: address(5),
-    };
+    let contracts =
+        DePerpContracts::from_addresses(std::array::from_fn(|i| deployments[i].address));
     let registry = DataRegistry::new(contracts.registry, provider);
-    for (key, address) in [
-        (keys::POSITIONS, contracts.positions),
-        (keys::VAULT, contracts.vault),
-        (keys::VAULT_UTILS, contracts.vault_utils),
-        (keys::FUNDING_RATE, contracts.funding_rate),
-        (keys::TRADING_MARKET, contracts.trading_market),
-    ] {
+    for ((_, _, key), d) in CONTRACTS.iter().zip(&deployments) {
+        let Some(key) = key else { continue };
         mined(
-            registry.setAddress(key.to_string(), address).from(owner),
+            registry.setAddress(key.to_string(), d.address).from(owner),
             &format!("DataRegistry.setAddress(\"{key}\")"),
         )
         .await?;
@@ -117,16 +115,19 @@ pub async fn deploy_deperp<P: Provider>(
     Ok((contracts, deployments))
 }
 
-/// Sends `builder`'s deployment of `artifact` from `owner`, and describes it as `name` on
-/// `chain_id`.
+/// Sends the deployment of `artifact` (no constructor arguments) from `owner`, and
+/// describes it as `name` on `chain_id`.
 async fn deploy<P: Provider>(
-    builder: RawCallBuilder<P>,
+    provider: &P,
     owner: Address,
     chain_id: u64,
     name: &str,
     artifact: &str,
 ) -> anyhow::Result<Deployment> {
-    let receipt = builder
+    let code = contracts::artifact(artifact)
+        .with_context(|| format!("{artifact} is not a registered artifact"))?
+        .deploy_code(&[]);
+    let receipt = RawCallBuilder::new_raw_deploy(provider, code)
         .from(owner)
         .send()
         .await
@@ -134,55 +135,23 @@ async fn deploy<P: Provider>(
         .get_receipt()
         .await
         .with_context(|| format!("{artifact}'s receipt"))?;
-    anyhow::ensure!(receipt.status(), "deploying {name}: reverted");
-    Ok(Deployment {
-        chain_id,
-        name: name.into(),
-        address: receipt
-            .contract_address
-            .with_context(|| format!("{name}: the receipt has no contract address"))?,
-        artifact: artifact.into(),
-        tx_hash: receipt.transaction_hash,
-        block_number: receipt.block_number.unwrap_or_default(),
-        deployed_at_ms: 0,
-    })
+    deployment(chain_id, name, artifact, &receipt)
 }
 
 /// The DePerp contracts recorded on `chain_id`, if all six are.
 pub async fn recorded(store: &Store, chain_id: u64) -> anyhow::Result<Option<DePerpContracts>> {
     let mut found = [Address::ZERO; 6];
-    for (slot, name) in found.iter_mut().zip([
-        REGISTRY,
-        POSITIONS,
-        VAULT,
-        VAULT_UTILS,
-        FUNDING_RATE,
-        TRADING_MARKET,
-    ]) {
+    for (slot, (name, _, _)) in found.iter_mut().zip(CONTRACTS) {
         match store.deployment(chain_id, name).await? {
             Some(d) => *slot = d.address,
             None => return Ok(None),
         }
     }
-    let [
-        registry,
-        positions,
-        vault,
-        vault_utils,
-        funding_rate,
-        trading_market,
-    ] = found;
-    Ok(Some(DePerpContracts {
-        registry,
-        positions,
-        vault,
-        vault_utils,
-        funding_rate,
-        trading_market,
-    }))
+    Ok(Some(DePerpContracts::from_addresses(found)))
 }
 
-fn event<E: SolEvent>(receipt: &TransactionReceipt, contract: Address) -> anyhow::Result<E> {
+/// The first `E` that `contract` logged in `receipt`.
+pub fn event<E: SolEvent>(receipt: &TransactionReceipt, contract: Address) -> anyhow::Result<E> {
     receipt
         .logs()
         .iter()

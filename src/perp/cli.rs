@@ -1,7 +1,6 @@
 //! `hedgedesk perp …`: the perp desk's commands.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -16,7 +15,7 @@ use super::risk::{
 };
 use crate::app::AppContext;
 use crate::app::logging::LogMode;
-use crate::cli::{ActionListArgs, GlobalArgs};
+use crate::cli::{ActionListArgs, GlobalArgs, InputError, print_json_or_exit_2};
 use crate::desks::Desk;
 
 #[derive(Debug, Subcommand)]
@@ -84,42 +83,13 @@ pub fn run(cmd: PerpCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             let _guard = ctx.init_logging(LogMode::Command)?;
             crate::actions::cli::list(&args, Some(Desk::Perp), &ctx.open_store()?)
         }
-        PerpCommand::Risk(args) => risk(&args),
-    }
-}
-
-fn risk(args: &RiskArgs) -> anyhow::Result<ExitCode> {
-    match risk_json(args) {
-        Ok(value) => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("error: {}: {}", e.field, e.reason);
-            Ok(ExitCode::from(2))
-        }
-    }
-}
-
-/// A bad input: which one, and why.
-#[derive(Debug)]
-struct InputError {
-    field: String,
-    reason: String,
-}
-
-fn bad(field: impl Into<String>, reason: impl Into<String>) -> InputError {
-    InputError {
-        field: field.into(),
-        reason: reason.into(),
+        PerpCommand::Risk(args) => print_json_or_exit_2(risk_json(&args)),
     }
 }
 
 impl From<RiskError> for InputError {
     fn from(e: RiskError) -> InputError {
-        bad(e.field(), e.reason())
+        InputError::new(e.field(), e.reason())
     }
 }
 
@@ -131,7 +101,7 @@ fn risk_json(args: &RiskArgs) -> Result<Value, InputError> {
         .ok()
         .filter(|d| *d <= 77)
         .ok_or_else(|| {
-            bad(
+            InputError::new(
                 "decimals",
                 format!("a whole number from 0 to 77, got '{}'", args.decimals),
             )
@@ -139,7 +109,7 @@ fn risk_json(args: &RiskArgs) -> Result<Value, InputError> {
     let factor = |field: &str, text: &Option<String>, default: Decimal| match text {
         None => Ok(default),
         Some(text) => Decimal::from_str(text.trim())
-            .map_err(|_| bad(field, format!("not a decimal number: '{text}'"))),
+            .map_err(|_| InputError::new(field, format!("not a decimal number: '{text}'"))),
     };
     let defaults = RiskFactors::default();
     let factors = RiskFactors::new(
@@ -164,7 +134,7 @@ fn risk_json(args: &RiskArgs) -> Result<Value, InputError> {
     let asset = match positions.split_first() {
         Some((first, rest)) => {
             if let Some(i) = rest.iter().position(|p| p.asset != first.asset) {
-                return Err(bad(
+                return Err(InputError::new(
                     format!("position[{}].asset", i + 1),
                     format!(
                         "every position trades against the one --vault; position[0] has {}",
@@ -195,8 +165,10 @@ fn risk_json(args: &RiskArgs) -> Result<Value, InputError> {
                     .get(&position.market)
                     .copied()
                     .unwrap_or(position.funding_tracer);
-                let risk = evaluate_position(position, &vault, *price, tracer, &factors)
-                    .map_err(|e| bad(format!("position[{i}].{}", e.field()), e.reason()))?;
+                let risk =
+                    evaluate_position(position, &vault, *price, tracer, &factors).map_err(|e| {
+                        InputError::new(format!("position[{i}].{}", e.field()), e.reason())
+                    })?;
                 pnls.push(risk.pnl.total);
                 let mut row = position_json(position, Some(&risk), "evaluated");
                 row["funding_tracer_now"] = json!(tracer.to_string());
@@ -281,15 +253,19 @@ const POSITION_FIELDS: [&str; 9] = [
 ];
 
 fn parse_position(at: &str, text: &str) -> Result<TraderPosition, InputError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| bad(at, format!("not JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| InputError::new(at, format!("not JSON: {e}")))?;
     let Value::Object(fields) = value else {
-        return Err(bad(at, "a JSON object with the position's fields"));
+        return Err(InputError::new(
+            at,
+            "a JSON object with the position's fields",
+        ));
     };
     if let Some(unknown) = fields
         .keys()
         .find(|k| !POSITION_FIELDS.contains(&k.as_str()))
     {
-        return Err(bad(
+        return Err(InputError::new(
             format!("{at}.{unknown}"),
             format!("unknown field; known are {}", POSITION_FIELDS.join(", ")),
         ));
@@ -305,24 +281,32 @@ fn parse_position(at: &str, text: &str) -> Result<TraderPosition, InputError> {
         match fields.get(name) {
             None => Ok(Address::ZERO),
             Some(Value::String(s)) => Address::from_str(s.trim())
-                .map_err(|_| bad(field(name), format!("not an address: '{s}'"))),
-            Some(other) => Err(bad(field(name), format!("an address string, got {other}"))),
+                .map_err(|_| InputError::new(field(name), format!("not an address: '{s}'"))),
+            Some(other) => Err(InputError::new(
+                field(name),
+                format!("an address string, got {other}"),
+            )),
         }
     };
     let market = match fields.get("market") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         Some(other) => {
-            return Err(bad(
+            return Err(InputError::new(
                 field("market"),
                 format!("a market name like \"BTC-USD\", got {other}"),
             ));
         }
-        None => return Err(bad(field("market"), "missing")),
+        None => return Err(InputError::new(field("market"), "missing")),
     };
     let is_long = match fields.get("is_long") {
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(bad(field("is_long"), format!("true or false, got {other}"))),
-        None => return Err(bad(field("is_long"), "missing")),
+        Some(other) => {
+            return Err(InputError::new(
+                field("is_long"),
+                format!("true or false, got {other}"),
+            ));
+        }
+        None => return Err(InputError::new(field("is_long"), "missing")),
     };
     let funding_tracer =
         match json_number_text(&fields, "funding_tracer", &field("funding_tracer"), false)? {
@@ -350,11 +334,11 @@ fn json_number_text(
     required: bool,
 ) -> Result<Option<String>, InputError> {
     match fields.get(name) {
-        None if required => Err(bad(at, "missing")),
+        None if required => Err(InputError::new(at, "missing")),
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
-        Some(other) => Err(bad(
+        Some(other) => Err(InputError::new(
             at,
             format!("a whole number as a decimal string, got {other}"),
         )),
@@ -365,12 +349,13 @@ fn json_number_text(
 fn parse_amount(field: &str, text: &str) -> Result<U256, InputError> {
     let digits = text.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(
+        return Err(InputError::new(
             field,
             format!("a whole number of base units (decimal digits), got '{text}'"),
         ));
     }
-    U256::from_str_radix(digits, 10).map_err(|_| bad(field, format!("{digits} exceeds 2^256 − 1")))
+    U256::from_str_radix(digits, 10)
+        .map_err(|_| InputError::new(field, format!("{digits} exceeds 2^256 − 1")))
 }
 
 /// A whole number with an optional leading minus.
@@ -378,12 +363,13 @@ fn parse_signed(field: &str, text: &str) -> Result<I256, InputError> {
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix('-').unwrap_or(trimmed);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(
+        return Err(InputError::new(
             field,
             format!("a whole number (decimal digits, optional '-'), got '{text}'"),
         ));
     }
-    I256::from_dec_str(trimmed).map_err(|_| bad(field, format!("{trimmed} is out of int256 range")))
+    I256::from_dec_str(trimmed)
+        .map_err(|_| InputError::new(field, format!("{trimmed} is out of int256 range")))
 }
 
 /// `MARKET=VALUE` pairs, each market once.
@@ -396,12 +382,15 @@ fn parse_market_values<T>(
     for pair in pairs {
         let Some((market, value)) = pair.split_once('=').filter(|(m, _)| !m.trim().is_empty())
         else {
-            return Err(bad(field, format!("MARKET=VALUE, got '{pair}'")));
+            return Err(InputError::new(
+                field,
+                format!("MARKET=VALUE, got '{pair}'"),
+            ));
         };
         let market = market.trim();
         let value = parse(&format!("{field}[{market}]"), value)?;
         if out.insert(market.to_string(), value).is_some() {
-            return Err(bad(field, format!("{market} given twice")));
+            return Err(InputError::new(field, format!("{market} given twice")));
         }
     }
     Ok(out)

@@ -1,5 +1,6 @@
 //! Reads DePerp's state from the chain into [`DePerpState`]: the contracts' addresses from
-//! `DataRegistry.getAddress` (resolved once and cached), the trader positions paged through
+//! `DataRegistry.getAddress` (cached, resolved again every [`REFRESH_BLOCKS`] blocks and
+//! after a failed read), the trader positions paged through
 //! `Positions.getPositions` [`PAGE_SIZE`] at a time, vault available and shield balance per
 //! asset, the markets, and the funding tracer of every (asset, market) that has positions.
 //!
@@ -21,6 +22,10 @@ use crate::chain::contracts::{
 
 /// Positions per `getPositions` call, as DePerp's own reader pages.
 pub const PAGE_SIZE: u64 = 1_000;
+
+/// Blocks after which a [`DePerpReader`] asks the registry again, so a re-pointed key is
+/// picked up even while every read succeeds.
+pub const REFRESH_BLOCKS: u64 = 100;
 
 /// The `DataRegistry` keys of the contracts the desk reads.
 pub mod keys {
@@ -45,14 +50,15 @@ pub struct DePerpAddresses {
 #[derive(Debug, Clone)]
 pub struct DePerpReader {
     registry: Address,
-    addresses: Option<DePerpAddresses>,
+    /// The addresses and the block they were resolved at.
+    resolved: Option<(DePerpAddresses, u64)>,
 }
 
 impl DePerpReader {
     pub fn new(registry: Address) -> Self {
         Self {
             registry,
-            addresses: None,
+            resolved: None,
         }
     }
 
@@ -62,7 +68,7 @@ impl DePerpReader {
 
     /// The addresses the last successful read resolved, if any.
     pub fn addresses(&self) -> Option<DePerpAddresses> {
-        self.addresses
+        self.resolved.map(|(addresses, _)| addresses)
     }
 
     /// Reads everything at the latest block. `assets` are the collateral assets whose
@@ -79,26 +85,30 @@ impl DePerpReader {
         self.read_at(provider, assets, block).await
     }
 
-    /// Reads everything at `block`. On failure the cached addresses are dropped, so a
-    /// registry that was re-pointed (or a redeployed devnet) is resolved afresh next time.
+    /// Reads everything at `block`. The cached addresses are resolved afresh at `block`
+    /// once it is [`REFRESH_BLOCKS`] past the block they were resolved at, and dropped on
+    /// failure, so a registry that was re-pointed (or a redeployed devnet) is picked up.
     pub async fn read_at<P: Provider>(
         &mut self,
         provider: &P,
         assets: &[(Address, u8)],
         block: u64,
     ) -> anyhow::Result<DePerpState> {
-        let at = BlockId::number(block);
         let result = async {
-            let addresses = match self.addresses {
-                Some(addresses) => addresses,
-                None => resolve_addresses(provider, self.registry, at).await?,
+            let addresses = match self.resolved {
+                Some((addresses, at)) if block.saturating_sub(at) < REFRESH_BLOCKS => addresses,
+                _ => {
+                    let addresses =
+                        resolve_addresses(provider, self.registry, BlockId::number(block)).await?;
+                    self.resolved = Some((addresses, block));
+                    addresses
+                }
             };
-            self.addresses = Some(addresses);
             read_with(provider, &addresses, assets, block).await
         }
         .await;
         if result.is_err() {
-            self.addresses = None;
+            self.resolved = None;
         }
         result
     }
@@ -166,15 +176,23 @@ async fn read_with<P: Provider>(
     block: u64,
 ) -> anyhow::Result<DePerpState> {
     let at = BlockId::number(block);
-    let positions = read_positions(provider, addresses.positions, at).await?;
-    let pairs: BTreeSet<(Address, String)> = positions
-        .iter()
-        .map(|p| (p.asset, p.market.clone()))
-        .collect();
-    let (vaults, markets, funding_tracers) = futures::try_join!(
+    // Only the funding tracers wait for the positions (they are read for the positions'
+    // pairs); the vaults and markets are read meanwhile.
+    let positions_and_funding = async {
+        let positions = read_positions(provider, addresses.positions, at).await?;
+        let funding_tracers = {
+            let pairs: BTreeSet<(Address, &str)> = positions
+                .iter()
+                .map(|p| (p.asset, p.market.as_str()))
+                .collect();
+            read_funding_tracers(provider, addresses.funding_rate, &pairs, at).await?
+        };
+        Ok::<_, anyhow::Error>((positions, funding_tracers))
+    };
+    let ((positions, funding_tracers), vaults, markets) = tokio::try_join!(
+        positions_and_funding,
         read_vaults(provider, addresses, assets, at),
         read_markets(provider, addresses.trading_market, at),
-        read_funding_tracers(provider, addresses.funding_rate, pairs, at),
     )?;
     Ok(DePerpState {
         block,
@@ -279,17 +297,17 @@ pub async fn read_markets<P: Provider>(
     if names.is_empty() {
         return Ok(Vec::new());
     }
+    let count = names.len();
     let markets = instance
-        .getMultipleMarkets(names.clone())
+        .getMultipleMarkets(names)
         .block(at)
         .call()
         .await
         .with_context(|| format!("TradingMarket {contract}: getMultipleMarkets"))?;
     anyhow::ensure!(
-        markets.len() == names.len(),
-        "TradingMarket {contract}: {} markets for {} names",
+        markets.len() == count,
+        "TradingMarket {contract}: {} markets for {count} names",
         markets.len(),
-        names.len()
     );
     Ok(markets.into_iter().map(Market::from).collect())
 }
@@ -298,30 +316,32 @@ pub async fn read_markets<P: Provider>(
 pub async fn read_funding_tracers<P: Provider>(
     provider: &P,
     contract: Address,
-    pairs: BTreeSet<(Address, String)>,
+    pairs: &BTreeSet<(Address, &str)>,
     at: BlockId,
 ) -> anyhow::Result<Vec<(Address, String, I256)>> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let (assets, markets): (Vec<Address>, Vec<String>) = pairs.into_iter().unzip();
+    let (assets, markets): (Vec<Address>, Vec<String>) = pairs
+        .iter()
+        .map(|&(asset, market)| (asset, market.to_string()))
+        .unzip();
     let tracers = FundingRate::new(contract, provider)
-        .getFundingTracers(assets.clone(), markets.clone())
+        .getFundingTracers(assets, markets)
         .block(at)
         .call()
         .await
         .with_context(|| format!("FundingRate {contract}: getFundingTracers"))?;
     anyhow::ensure!(
-        tracers.len() == assets.len(),
+        tracers.len() == pairs.len(),
         "FundingRate {contract}: {} tracers for {} pairs",
         tracers.len(),
-        assets.len()
+        pairs.len()
     );
-    Ok(assets
-        .into_iter()
-        .zip(markets)
+    Ok(pairs
+        .iter()
         .zip(tracers)
-        .map(|((asset, market), tracer)| (asset, market, tracer))
+        .map(|(&(asset, market), tracer)| (asset, market.to_string(), tracer))
         .collect())
 }
 

@@ -44,6 +44,55 @@ pub fn hedgedesk(config: &Path, data: &Path) -> Command {
     c
 }
 
+/// The binary running `args` with no config: `HEDGEDESK_CONFIG` and `HEDGEDESK_DATA_DIR`
+/// point at nothing, to prove the command reads neither.
+pub fn run_unconfigured(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("HEDGEDESK_CONFIG", "/nonexistent/hedgedesk/config.toml")
+        .env("HEDGEDESK_DATA_DIR", "/nonexistent/hedgedesk")
+        .output()
+        .expect("run hedgedesk")
+}
+
+/// A successful run's stdout, parsed as JSON.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Exit code 2, nothing on stdout, exactly one stderr line; returns that line.
+pub fn refused(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    lines[0].to_owned()
+}
+
+/// A signing provider for anvil dev account `index`, polling receipts every 10 ms. A fresh
+/// one per use: alloy's nonce cache would go stale across providers of the same account.
+pub fn wallet(node: &hedgedesk::devnet::AnvilNode, index: usize) -> alloy::providers::DynProvider {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(node.signer(index)))
+        .connect_http(node.http_url().parse().unwrap());
+    provider
+        .client()
+        .set_poll_interval(Duration::from_millis(10));
+    provider.erased()
+}
+
 /// Prints what ran and what it said, for a failing test's output.
 pub fn transcript(cmd: &Command, out: &Output) {
     eprintln!(

@@ -53,20 +53,67 @@ impl FlagKind {
     }
 }
 
-/// One flag's outcome and the comparison behind it, with the operator that held
-/// (`>` or `≤`), amounts in the asset's decimals.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One flag's outcome and the numbers of the comparison behind it; the text is written on
+/// demand ([`FlagCheck::detail`], [`FlagCheck::reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlagCheck {
     pub kind: FlagKind,
     pub set: bool,
-    /// e.g. `vault 1,000,000.00 × 1 > remaining 950,000.00`.
-    pub detail: String,
+    pub numbers: FlagNumbers,
+}
+
+/// What the three comparisons are made of, amounts in the asset's base units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagNumbers {
+    pub vault: I256,
+    pub shield: I256,
+    /// The trader's PnL.
+    pub pnl: I256,
+    /// `vault + shield − pnl`.
+    pub remaining: I256,
+    /// `shield − pnl`.
+    pub shield_left: I256,
+    /// The asset's decimals, for writing the amounts out.
+    pub decimals: u8,
+    pub factors: RiskFactors,
 }
 
 impl FlagCheck {
+    /// The comparison with the operator that held (`>` or `≤`), amounts in the asset's
+    /// decimals: `vault 1,000,000.00 × 1 > remaining 950,000.00`.
+    pub fn detail(&self) -> String {
+        let n = &self.numbers;
+        let amount = |a: I256| format_amount(a, n.decimals);
+        let gt = if self.set { ">" } else { "≤" };
+        match self.kind {
+            FlagKind::VaultDrawdown => format!(
+                "vault {} × {} {gt} remaining {}",
+                amount(n.vault),
+                n.factors.vault_factor(),
+                amount(n.remaining)
+            ),
+            FlagKind::ShieldPnl => format!(
+                "shield {} − pnl {} = {} {} 0",
+                amount(n.shield),
+                amount(n.pnl),
+                amount(n.shield_left),
+                if self.set { "≤" } else { ">" }
+            ),
+            FlagKind::ProfitLimit => {
+                let pli = n.factors.profit_limit_interest();
+                format!(
+                    "vault {} × {} × {pli} {gt} remaining {} × {pli}",
+                    amount(n.vault),
+                    n.factors.vault_profit_limit_factor(),
+                    amount(n.remaining)
+                )
+            }
+        }
+    }
+
     /// `vault drawdown: vault 1,000,000.00 × 1 > remaining 950,000.00`.
     pub fn reason(&self) -> String {
-        format!("{}: {}", self.kind.label(), self.detail)
+        format!("{}: {}", self.kind.label(), self.detail())
     }
 }
 
@@ -111,64 +158,47 @@ pub fn evaluate_flags(
     let shield_left = shield_i
         .checked_sub(pnl)
         .ok_or_else(RiskError::overflow("shield_pnl"))?;
-    let amount = |a: I256| format_amount(a, decimals);
     let vf = factors.vault_factor();
     let vpl = factors.vault_profit_limit_factor();
     let pli = factors.profit_limit_interest();
 
     let (v, r) = (wide(vault_i), wide(remaining));
-    let (m_vf, p_vf) = (mantissa(vf)?, pow10(vf)?);
-    let (m_vpl, p_vpl) = (mantissa(vpl)?, pow10(vpl)?);
-    let m_pli = mantissa(pli)?;
     let exceeds = |lhs: Option<I512>, rhs: Option<I512>, field| match (lhs, rhs) {
         (Some(lhs), Some(rhs)) => Ok(lhs > rhs),
         _ => Err(RiskError::Overflow { field }),
     };
     // vault·m_vf > remaining·10^s_vf
+    let (m_vf, p_vf) = (mantissa(vf)?, pow10(vf)?);
     let drawdown = exceeds(v.checked_mul(m_vf), r.checked_mul(p_vf), "vault_factor")?;
-    // Both sides times 10^(s_vpl + s_pli): vault·m_vpl·m_pli > remaining·m_pli·10^s_vpl
-    let profit_limit = exceeds(
-        v.checked_mul(m_vpl).and_then(|x| x.checked_mul(m_pli)),
-        r.checked_mul(m_pli).and_then(|x| x.checked_mul(p_vpl)),
-        "profit_limit_interest",
-    )?;
+    // vault·vpl·pli > remaining·pli: no factor is negative, so a positive pli cancels out
+    // (vault·m_vpl > remaining·10^s_vpl) and a zero one never flags (0 > 0).
+    let (m_vpl, p_vpl) = (mantissa(vpl)?, pow10(vpl)?);
+    let profit_limit = !pli.is_zero()
+        && exceeds(
+            v.checked_mul(m_vpl),
+            r.checked_mul(p_vpl),
+            "profit_limit_interest",
+        )?;
     let shield_risk = shield_left <= I256::ZERO;
 
-    let gt = |set: bool| if set { ">" } else { "≤" };
-    let checks = [
-        FlagCheck {
-            kind: FlagKind::VaultDrawdown,
-            set: drawdown,
-            detail: format!(
-                "vault {} × {vf} {} remaining {}",
-                amount(vault_i),
-                gt(drawdown),
-                amount(remaining)
-            ),
-        },
-        FlagCheck {
-            kind: FlagKind::ShieldPnl,
-            set: shield_risk,
-            detail: format!(
-                "shield {} − pnl {} = {} {} 0",
-                amount(shield_i),
-                amount(pnl),
-                amount(shield_left),
-                if shield_risk { "≤" } else { ">" }
-            ),
-        },
-        FlagCheck {
-            kind: FlagKind::ProfitLimit,
-            set: profit_limit,
-            detail: format!(
-                "vault {} × {vpl} × {pli} {} remaining {} × {pli}",
-                amount(vault_i),
-                gt(profit_limit),
-                amount(remaining)
-            ),
-        },
-    ];
-    Ok(RiskFlags { remaining, checks })
+    let numbers = FlagNumbers {
+        vault: vault_i,
+        shield: shield_i,
+        pnl,
+        remaining,
+        shield_left,
+        decimals,
+        factors: *factors,
+    };
+    let check = |kind, set| FlagCheck { kind, set, numbers };
+    Ok(RiskFlags {
+        remaining,
+        checks: [
+            check(FlagKind::VaultDrawdown, drawdown),
+            check(FlagKind::ShieldPnl, shield_risk),
+            check(FlagKind::ProfitLimit, profit_limit),
+        ],
+    })
 }
 
 /// Sign-extends into 512 bits, where no product of an amount and two factors overflows.

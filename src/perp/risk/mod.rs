@@ -11,7 +11,7 @@ mod report;
 pub use amount::format_amount;
 pub use error::RiskError;
 pub use factors::RiskFactors;
-pub use flags::{FlagCheck, FlagKind, RiskFlags, evaluate_flags};
+pub use flags::{FlagCheck, FlagKind, FlagNumbers, RiskFlags, evaluate_flags};
 pub use pnl::{Pnl, funding_fee, position_pnl, price_pnl};
 pub use report::{
     AssetRisk, AssetRow, PositionRisk, PositionRow, PositionStatus, RiskReport, evaluate,

@@ -3,6 +3,8 @@
 //! PnL (what the pane's gauges show). A position that cannot be valued says why instead of
 //! looking safe.
 
+use std::collections::HashMap;
+
 use alloy::primitives::{Address, I256, U256};
 
 use super::{Pnl, RiskError, RiskFactors, RiskFlags, evaluate_flags, position_pnl};
@@ -143,13 +145,11 @@ pub fn evaluate(
     factors: &RiskFactors,
 ) -> RiskReport {
     let vault_of = |asset: Address| state.vaults.iter().find(|v| v.asset == asset);
-    let tracer_of = |asset: Address, market: &str| {
-        state
-            .funding_tracers
-            .iter()
-            .find(|(a, m, _)| *a == asset && m == market)
-            .map(|(_, _, tracer)| *tracer)
-    };
+    // The first tracer of each pair wins, as a scan would find it.
+    let mut tracers: HashMap<(Address, &str), I256> = HashMap::new();
+    for (asset, market, tracer) in &state.funding_tracers {
+        tracers.entry((*asset, market.as_str())).or_insert(*tracer);
+    }
 
     let positions: Vec<PositionRow> = state
         .positions
@@ -158,7 +158,9 @@ pub fn evaluate(
             let vault = vault_of(position.asset);
             let status = match (
                 prices(&position.market),
-                tracer_of(position.asset, &position.market),
+                tracers
+                    .get(&(position.asset, position.market.as_str()))
+                    .copied(),
                 vault,
             ) {
                 (None, _, _) => PositionStatus::NoPrice,
@@ -352,6 +354,17 @@ mod tests {
         assert_eq!(risk.pnl.funding_fee, I256::try_from(100 * USDC).unwrap());
         assert_eq!(risk.pnl.total, I256::try_from(49_900 * USDC).unwrap());
         assert!(!risk.flags.any());
+    }
+
+    #[test]
+    fn rows_are_keyed_as_the_position_keys_itself() {
+        let mut short = position("ETH-USD", false, 1, 2_500);
+        short.user = address!("00000000000000000000000000000000000000ab");
+        let s = state(vec![position("BTC-USD", true, 1, 60_000), short]);
+        let report = evaluate(&s, &prices, &RiskFactors::default());
+        for (row, position) in report.positions.iter().zip(&s.positions) {
+            assert_eq!(row.key, position.key());
+        }
     }
 
     #[test]
