@@ -55,6 +55,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/009_anyhedge.sql"),
     // 10: the perp desk's hedges and the paper venue's fills.
     include_str!("sql/010_perp.sql"),
+    // 11: when a hedge's current order was last sent.
+    include_str!("sql/011_perp_sent_at.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -83,6 +83,9 @@ pub struct Hedge {
     pub closed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When its current order (opening, then closing) was last sent (unix seconds): how
+    /// long the venue may still take to hear of it is counted from here.
+    pub sent_at: i64,
 }
 
 /// A hedge about to be opened.
@@ -145,7 +148,7 @@ fn side(row: &Row<'_>, idx: usize) -> rusqlite::Result<OrderSide> {
 const HEDGE_COLUMNS: &str = "id, position_key, venue, market, symbol, side, quantity, state, \
      open_client_id, open_action_id, entry_price, close_client_id, close_action_id, \
      close_reason, exit_price, reason, note, last_flag_at, opened_at, closed_at, created_at, \
-     updated_at";
+     updated_at, sent_at";
 
 fn hedge_row(r: &Row<'_>) -> rusqlite::Result<Hedge> {
     let state: String = r.get(7)?;
@@ -178,6 +181,7 @@ fn hedge_row(r: &Row<'_>) -> rusqlite::Result<Hedge> {
         closed_at: r.get(19)?,
         created_at: r.get(20)?,
         updated_at: r.get(21)?,
+        sent_at: r.get::<_, Option<i64>>(22)?.unwrap_or_default(),
     })
 }
 
@@ -226,8 +230,8 @@ impl Store {
             let inserted = c.execute(
                 "INSERT INTO perp_hedges(position_key, venue, market, symbol, side, quantity,
                      state, open_client_id, open_action_id, reason, last_flag_at, created_at,
-                     updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'opening', ?7, ?8, ?9, ?10, ?10, ?10)
+                     updated_at, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'opening', ?7, ?8, ?9, ?10, ?10, ?10, ?10)
                  ON CONFLICT DO NOTHING",
                 params![
                     h.position_key,
@@ -325,7 +329,7 @@ impl Store {
                 c,
                 id,
                 &[HedgeState::Opening, HedgeState::Open],
-                "UPDATE perp_hedges SET last_flag_at = ?2, updated_at = ?2 WHERE id = ?1",
+                "UPDATE perp_hedges SET last_flag_at = ?2 WHERE id = ?1",
                 &[&id, &now],
             )
         })
@@ -347,7 +351,7 @@ impl Store {
                 id,
                 &[HedgeState::Open],
                 "UPDATE perp_hedges SET state = 'closing', close_client_id = ?2,
-                     close_action_id = ?3, close_reason = ?4, updated_at = ?5
+                     close_action_id = ?3, close_reason = ?4, updated_at = ?5, sent_at = ?5
                  WHERE id = ?1",
                 &[&id, &close_client_id, &close_action_id, &close_reason, &now],
             )
@@ -424,6 +428,18 @@ impl Store {
             c.execute(
                 "UPDATE perp_hedges SET note = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, note, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Its current order is being sent again (the venue never heard of the first send).
+    pub async fn perp_mark_sent(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE perp_hedges SET sent_at = ?2 WHERE id = ?1",
+                params![id, now],
             )?;
             Ok(())
         })

@@ -89,11 +89,12 @@ impl HedgeExecutor {
         }
     }
 
-    /// Sends `order`, or finds it when a previous attempt (at `maybe_sent_at`, unix
-    /// seconds) may have placed it. `Ok(None)`: still pending on the venue (or its fate
-    /// unknown for now) — try again later.
+    /// Sends `order` for hedge `hedge_id`, or finds it when a previous attempt (last sent
+    /// at `maybe_sent_at`, unix seconds) may have placed it. `Ok(None)`: still pending on
+    /// the venue (or its fate unknown for now) — try again later.
     async fn send_once(
         &self,
+        hedge_id: i64,
         order: &Order,
         maybe_sent_at: Option<i64>,
     ) -> Result<Option<OrderReport>, Sent> {
@@ -107,7 +108,13 @@ impl HedgeExecutor {
                 Ok(Some(_)) => return Ok(None),
                 // Unknown to the venue, but the request may still arrive: wait it out.
                 Ok(None) if now() - sent_at < self.lost_order_grace_secs => return Ok(None),
-                Ok(None) => {} // never reached the venue: send it now, same id
+                // Never reached the venue: send it now, same id, and count the grace
+                // from this send.
+                Ok(None) => self
+                    .store
+                    .perp_mark_sent(hedge_id, now())
+                    .await
+                    .map_err(|e| Sent::Retry(format!("the hedge journal: {e}")))?,
                 Err(e) => return Err(Sent::Retry(format!("looking up the order: {e}"))),
             }
         }
@@ -188,8 +195,7 @@ impl HedgeExecutor {
                 return self.finish_open(&h, &order, None).await;
             }
         };
-        self.finish_open(&hedge, &order, Some(hedge.updated_at))
-            .await
+        self.finish_open(&hedge, &order, Some(hedge.sent_at)).await
     }
 
     async fn finish_open(
@@ -199,7 +205,7 @@ impl HedgeExecutor {
         maybe_sent_at: Option<i64>,
     ) -> Result<ExecOutcome, String> {
         let store_err = |e: crate::store::StoreError| format!("the hedge journal: {e}");
-        match self.send_once(order, maybe_sent_at).await {
+        match self.send_once(hedge.id, order, maybe_sent_at).await {
             Ok(Some(report)) if report.status == OrderStatus::Filled => {
                 self.store
                     .perp_mark_open(hedge.id, report.executed_qty, report.avg_price, now())
@@ -273,7 +279,7 @@ impl HedgeExecutor {
             HedgeState::Closing
                 if hedge.close_client_id.as_deref() == Some(&order.client_order_id) =>
             {
-                Some(hedge.updated_at)
+                Some(hedge.sent_at)
             }
             state => {
                 return Err(format!(
@@ -282,7 +288,7 @@ impl HedgeExecutor {
                 ));
             }
         };
-        match self.send_once(&order, maybe_sent_at).await {
+        match self.send_once(id, &order, maybe_sent_at).await {
             Ok(Some(report)) if report.status == OrderStatus::Filled => {
                 self.store
                     .perp_mark_closed(id, Some(report.avg_price), now())
@@ -556,5 +562,41 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(hedge.state, HedgeState::Open);
+    }
+
+    #[tokio::test]
+    async fn the_grace_for_a_lost_order_counts_from_its_send_not_from_the_last_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("x.sqlite"), Duration::from_secs(5)).unwrap();
+        let marks = PaperMarks::default();
+        marks.set("BTCUSDT", "60000".parse().unwrap());
+        let venue = Arc::new(LosesAnswers {
+            paper: PaperVenue::new(store.clone(), marks, 4),
+            lose_next: AtomicBool::new(false),
+            drop_next: AtomicBool::new(true),
+        });
+        let open = action(
+            1,
+            ActionKind::OpenHedge,
+            "open_hedge:1:0xAb:0xCd:BTC-USD:long:1700000000",
+            "BUY",
+            false,
+        );
+        let exec = HedgeExecutor {
+            store: store.clone(),
+            venue: venue.clone(),
+            leverage: 10,
+            lost_order_grace_secs: 3,
+        };
+        let first = exec.execute(&open).await.unwrap();
+        assert!(matches!(first, ExecOutcome::Deferred { .. }), "{first:?}");
+        // A retry inside the grace writes a note on the hedge; that is not a send.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let second = exec.execute(&open).await.unwrap();
+        assert!(matches!(second, ExecOutcome::Deferred { .. }), "{second:?}");
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        let third = exec.execute(&open).await.unwrap();
+        assert!(matches!(third, ExecOutcome::Confirmed { .. }), "{third:?}");
+        assert_eq!(store.paper_fills().await.unwrap().len(), 1);
     }
 }
