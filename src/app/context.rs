@@ -19,6 +19,10 @@ pub struct AppContext {
     pub sources: PassphraseSources,
 }
 
+/// The OS keyring entries of Binance's API key and secret (beside the keystore).
+pub const BINANCE_KEY_ENTRY: &str = "binance-api-key";
+pub const BINANCE_SECRET_ENTRY: &str = "binance-api-secret";
+
 impl AppContext {
     /// Loads and validates the config; any problem is an error listing all of them.
     pub fn load(global: &GlobalArgs) -> anyhow::Result<AppContext> {
@@ -84,6 +88,63 @@ impl AppContext {
                 tracing::warn!(error = %e, "could not read the Hermes token from the OS keyring");
                 None
             }
+        }
+    }
+
+    /// The keyring entry holding one Binance credential (`binance-api-key` or
+    /// `binance-api-secret`), when `--keyring` / `keys.keyring`.
+    pub fn binance_entry(&self, name: &str) -> Option<KeyringCache> {
+        if !self.use_keyring() {
+            return None;
+        }
+        self.sources
+            .keyring
+            .as_ref()?
+            .for_keystore(&self.data_dir.join(name))
+            .ok()
+    }
+
+    /// Both Binance keyring entries, the API key's then the secret's (for `hedgedesk perp
+    /// binance-key`), when `--keyring` / `keys.keyring`.
+    pub fn binance_key_entries(&self) -> Option<(KeyringCache, KeyringCache)> {
+        Some((
+            self.binance_entry(BINANCE_KEY_ENTRY)?,
+            self.binance_entry(BINANCE_SECRET_ENTRY)?,
+        ))
+    }
+
+    /// Binance's API key and secret: the environment variables `[perp.binance]` names,
+    /// else the OS keyring entries (set with `hedgedesk perp binance-key set`). Only read
+    /// when the perp venue is Binance; never logged.
+    pub fn binance_credentials(&self) -> Option<crate::perp::desk::BinanceCredentials> {
+        if self.config.perp.venue != "binance" {
+            return None;
+        }
+        let b = &self.config.perp.binance;
+        let read = |env: &str, entry: &str| -> Option<secrecy::SecretString> {
+            if let Some(value) = std::env::var(env).ok().filter(|v| !v.trim().is_empty()) {
+                return Some(secrecy::SecretString::from(value.trim().to_string()));
+            }
+            match self.binance_entry(entry)?.get() {
+                Ok(Some(value)) => Some(secrecy::SecretString::from(value.expose().to_string())),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, entry, "could not read a Binance credential from the OS keyring");
+                    None
+                }
+            }
+        };
+        Some(crate::perp::desk::BinanceCredentials {
+            api_key: read(&b.api_key_env, BINANCE_KEY_ENTRY)?,
+            api_secret: read(&b.api_secret_env, BINANCE_SECRET_ENTRY)?,
+        })
+    }
+
+    /// Every secret the workers need beyond the signer.
+    pub fn secrets(&self) -> crate::app::Secrets {
+        crate::app::Secrets {
+            hermes_token: self.hermes_token(),
+            binance: self.binance_credentials(),
         }
     }
 

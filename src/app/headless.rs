@@ -31,15 +31,7 @@ async fn run_async(ctx: AppContext) -> anyhow::Result<ExitCode> {
     let signer = unlock::unlock(path.clone(), pass, origin, cache)
         .await
         .map_err(|e| anyhow::anyhow!("cannot unlock {}: {e}", path.display()))?;
-    let runtime = Runtime::start_with(
-        ctx.config.clone(),
-        store,
-        signer,
-        crate::app::runtime::Secrets {
-            hermes_token: ctx.hermes_token(),
-        },
-    )
-    .await?;
+    let runtime = Runtime::start_with(ctx.config.clone(), store, signer, ctx.secrets()).await?;
     tracing::info!(account = %runtime.account, data_dir = %ctx.data_dir.display(), "headless: workers running");
 
     let signal = stop.wait().await;

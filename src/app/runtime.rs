@@ -21,6 +21,10 @@ use crate::liquidator::desk::LiquidatorDesk;
 use crate::liquidator::pane::LiquidatorSnapshot;
 use crate::oracle::desk::{DeskRequest, OracleDesk};
 use crate::oracle::pane::OracleSnapshot;
+use crate::perp::desk::executor::HedgeExecutor;
+use crate::perp::desk::{BinanceCredentials, PerpDesk, PerpVenue};
+use crate::perp::pane::PerpSnapshot;
+use crate::perp::requests::PerpRequest;
 use crate::prices::PriceCache;
 use crate::store::Store;
 
@@ -29,6 +33,8 @@ use crate::store::Store;
 #[derive(Clone, Default)]
 pub struct Secrets {
     pub hermes_token: Option<secrecy::SecretString>,
+    /// Binance's API key and secret, when `perp.venue = "binance"`.
+    pub binance: Option<BinanceCredentials>,
 }
 
 pub struct Runtime {
@@ -63,6 +69,10 @@ pub struct Runtime {
     pub anyhedge: watch::Receiver<Arc<AnyHedgeSnapshot>>,
     /// Requests to the AnyHedge desk (fund, settle, redeem), from the tab and the API.
     pub anyhedge_requests: tokio::sync::mpsc::UnboundedSender<AnyHedgeRequest>,
+    /// The Perp tab's snapshot.
+    pub perp: watch::Receiver<Arc<PerpSnapshot>>,
+    /// Requests to the perp desk (hedge, close, auto), from the Perp tab.
+    pub perp_requests: tokio::sync::mpsc::UnboundedSender<PerpRequest>,
     /// Where the API listens, once it does (`None` while disabled or not bound yet).
     pub api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
     /// All chains' health, merged for the status bar.
@@ -134,6 +144,17 @@ impl Runtime {
                 executors.register(kind, contract_calls.clone());
             }
         }
+        // Hedges go to the venue `[perp]` names, through one executor for both kinds.
+        let perp_venue =
+            PerpVenue::from_config(&config.perp, store.clone(), secrets.binance.clone())?;
+        let hedges = Arc::new(HedgeExecutor {
+            store: store.clone(),
+            venue: perp_venue.venue.clone(),
+            leverage: config.perp.leverage,
+            lost_order_grace_secs: perp_venue.lost_order_grace_secs,
+        });
+        executors.register(ActionKind::OpenHedge, hedges.clone());
+        executors.register(ActionKind::CloseHedge, hedges);
         {
             let queue = queue.clone();
             let executors = executors.clone();
@@ -214,6 +235,24 @@ impl Runtime {
         let anyhedge_chain_id = desk.chain.chain_id();
         supervisor.spawn("anyhedge", move |cancel| desk.clone().run(cancel));
 
+        // The perp desk, on the chain its config names.
+        let perp_chain = chains
+            .iter()
+            .find(|c| c.name() == config.perp.chain)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("perp.chain: no [chains.{}]", config.perp.chain))?;
+        let desk = PerpDesk::new(
+            config.clone(),
+            perp_chain,
+            store.clone(),
+            queue.clone(),
+            prices.clone(),
+            perp_venue,
+        );
+        let perp = desk.subscribe();
+        let perp_requests = desk.requests();
+        supervisor.spawn("perp", move |cancel| desk.clone().run(cancel));
+
         // The API listener (AnyHedge REST + WebSocket).
         if config.api.enabled {
             let a = &config.anyhedge;
@@ -244,7 +283,7 @@ impl Runtime {
                 }
             });
         }
-        tracing::info!(%account, workers = 5 + usize::from(config.api.enabled) + 2 * chains.len(), "runtime started");
+        tracing::info!(%account, workers = 6 + usize::from(config.api.enabled) + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -263,6 +302,8 @@ impl Runtime {
             liquidator_requests,
             anyhedge,
             anyhedge_requests,
+            perp,
+            perp_requests,
             api_addr,
             chain_status,
             supervisor,

@@ -538,6 +538,9 @@ pub struct PerpConfig {
     pub assets: Vec<PerpAssetConfig>,
     /// Least milliseconds between two reads of DePerp (it reads on every new block).
     pub refresh_ms: u64,
+    /// The integer scale of DePerp's prices (entry prices and the current price the desk
+    /// values positions at): a Pyth price is scaled to this many decimals.
+    pub price_decimals: u8,
     /// Risk factors, as decimal strings.
     pub vault_factor: String,
     pub vault_profit_limit_factor: String,
@@ -575,6 +578,7 @@ impl Default for PerpConfig {
                 decimals: 6,
             }],
             refresh_ms: 1_000,
+            price_decimals: 8,
             vault_factor: "1".into(),
             vault_profit_limit_factor: "1".into(),
             profit_limit_interest: "0.4".into(),

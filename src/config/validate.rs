@@ -460,6 +460,7 @@ fn check_perp(out: &mut Problems, c: &Config) {
         }
     }
     out.range(["perp", "refresh_ms"], p.refresh_ms, 100..=3_600_000);
+    out.range(["perp", "price_decimals"], p.price_decimals, 0..=30);
     out.range(["perp", "leverage"], p.leverage, 1..=125);
     out.range(["perp", "expiry_secs"], p.expiry_secs, 1..=86_400);
     if !matches!(p.venue.as_str(), "paper" | "binance") {

@@ -86,6 +86,7 @@ async fn event_loop(
     let mut oracle_rx = None;
     let mut liquidator_rx = None;
     let mut anyhedge_rx = None;
+    let mut perp_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -118,7 +119,7 @@ async fn event_loop(
                 match done {
                     Done::Unlocked(Ok(signer)) => {
                         state.account = Some(signer.address().to_checksum(None));
-                        let rt = Runtime::start_with(ctx.config.clone(), store.clone(), signer, crate::app::Secrets { hermes_token: ctx.hermes_token() }).await?;
+                        let rt = Runtime::start_with(ctx.config.clone(), store.clone(), signer, ctx.secrets()).await?;
                         state.set_actions(rt.queue.snapshot());
                         actions_rx = Some(rt.queue.subscribe());
                         health_rx = Some(rt.health.clone());
@@ -132,6 +133,9 @@ async fn event_loop(
                         anyhedge_rx = Some(rt.anyhedge.clone());
                         let anyhedge = rt.anyhedge.borrow().clone();
                         state.set_anyhedge(anyhedge);
+                        perp_rx = Some(rt.perp.clone());
+                        let perp = rt.perp.borrow().clone();
+                        state.set_perp(perp);
                         state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
@@ -189,6 +193,13 @@ async fn event_loop(
                 if let Some(rx) = &mut anyhedge_rx {
                     let snap = rx.borrow_and_update().clone();
                     state.set_anyhedge(snap);
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut perp_rx) => {
+                if let Some(rx) = &mut perp_rx {
+                    let snap = rx.borrow_and_update().clone();
+                    state.set_perp(snap);
                 }
                 dirty = true;
             }
@@ -320,6 +331,10 @@ fn run_effect(
             // The outcome shows on the AnyHedge tab: its rows, or a journal line.
             let _ = rt.anyhedge_requests.send(request);
         }
-        Effect::Perp(_) => {} // wired with the perp desk
+        Effect::Perp(request) => {
+            let Some(rt) = runtime else { return };
+            // The outcome shows on the Perp tab: a proposal, a hedge, or a journal line.
+            let _ = rt.perp_requests.send(request);
+        }
     }
 }

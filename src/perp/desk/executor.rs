@@ -14,7 +14,8 @@ use crate::perp::venue::{OrderReport, OrderRequest, OrderSide, OrderStatus, Venu
 use crate::store::Store;
 use crate::store::perp::{Hedge, HedgeState, NewHedge};
 
-/// Action key prefixes: `open_hedge:<attempt>:<position key>`, `close_hedge:<hedge id>`.
+/// Action key prefixes: `open_hedge:<attempt>:<position key>`,
+/// `close_hedge:<hedge id>:<attempt>`.
 pub const OPEN_PREFIX: &str = "open_hedge:";
 pub const CLOSE_PREFIX: &str = "close_hedge:";
 
@@ -27,7 +28,8 @@ pub fn position_of_open_key(key: &str) -> Option<&str> {
 
 /// The hedge a `close_hedge` action key is about.
 pub fn hedge_of_close_key(key: &str) -> Option<i64> {
-    key.strip_prefix(CLOSE_PREFIX)?.parse().ok()
+    let rest = key.strip_prefix(CLOSE_PREFIX)?;
+    rest.split_once(':').map_or(rest, |(id, _)| id).parse().ok()
 }
 
 pub struct HedgeExecutor {
@@ -514,6 +516,7 @@ mod tests {
         );
         assert_eq!(position_of_open_key("close_hedge:4"), None);
         assert_eq!(hedge_of_close_key("close_hedge:4"), Some(4));
+        assert_eq!(hedge_of_close_key("close_hedge:4:2"), Some(4));
         assert_eq!(hedge_of_close_key("close_hedge:x"), None);
     }
 
