@@ -328,3 +328,170 @@ fn positions_on_different_assets_are_refused() {
         "error: position[1].asset: every position trades against the one --vault; position[0] has 0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
     );
 }
+
+/// What the Binance key tests store; no test output or file may hold either.
+const BINANCE_KEY: &str = "pcliKey64aZ09qRstUvWxYz0123456789abcdefABCDEF0123456789ghijklmn";
+const BINANCE_SECRET: &str = "pcliSecret7Q2wE9rT4yU1iO6pA3sD8fG5hJ0kL2zX7cV4bN9mQwErTyUiOp3a";
+
+#[test]
+fn binance_credentials_are_kept_in_the_os_keyring_and_never_shown() {
+    use hedgedesk::keys::KeyringCache;
+
+    let desk = common::Desk::new("perp_binance_key");
+    std::fs::write(&desk.config, "").unwrap();
+    // Before any run, so this test and the binary name the entries by the same canonical path.
+    std::fs::create_dir_all(&desk.data).unwrap();
+    // `scripts/check-no-secrets` greps everything the suite wrote for these too.
+    let extra = common::repo().join("target/test-data/.secrets");
+    let listed = std::fs::read_to_string(&extra).unwrap_or_default();
+    for value in [BINANCE_KEY, BINANCE_SECRET] {
+        if !listed.lines().any(|l| l == value) {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&extra)
+                .unwrap();
+            std::io::Write::write_all(&mut file, format!("{value}\n").as_bytes()).unwrap();
+        }
+    }
+    // The entries `AppContext::binance_credentials` reads (keyutils: no desktop session here).
+    let entry = |name: &str| KeyringCache::new("keyutils", &desk.data.join(name)).unwrap();
+    let stored = || {
+        (
+            entry("binance-api-key")
+                .get()
+                .unwrap()
+                .map(|p| p.expose().to_string()),
+            entry("binance-api-secret")
+                .get()
+                .unwrap()
+                .map(|p| p.expose().to_string()),
+        )
+    };
+    // The session keyring outlives the run: start from nothing.
+    entry("binance-api-key").delete().unwrap();
+    entry("binance-api-secret").delete().unwrap();
+
+    let mut outputs = Vec::new();
+    let mut run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = desk.cmd();
+        cmd.args(["--log-level", "trace"]).args(args);
+        let out = match stdin {
+            Some(text) => common::output_with_stdin(cmd, text),
+            None => cmd.output().unwrap(),
+        };
+        outputs.push(out.clone());
+        out
+    };
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let both = format!("{BINANCE_KEY}\n{BINANCE_SECRET}\n");
+
+    // Without --keyring there is nowhere to keep them; the error says what to do instead.
+    let out = run(&["perp", "binance-key", "set"], Some(&both));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--keyring"), "{err}");
+    assert!(err.contains("keys.keyring = true"), "{err}");
+    assert!(err.contains("perp.binance.api_key_env"), "{err}");
+    assert!(err.contains("HEDGEDESK_BINANCE_API_KEY"), "{err}");
+    let out = run(&["perp", "binance-key", "clear"], None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--keyring"));
+    assert_eq!(stored(), (None, None));
+
+    // A missing secret line, an empty key, whitespace or a control character inside: each
+    // refused naming the field, and nothing stored.
+    let refusals: [(&str, &str); 5] = [
+        (
+            &format!("{BINANCE_KEY}\n"),
+            "api_secret: empty; nothing stored",
+        ),
+        (BINANCE_KEY, "api_secret: empty; nothing stored"),
+        (
+            &format!("\n{BINANCE_SECRET}\n"),
+            "api_key: empty; nothing stored",
+        ),
+        (
+            &format!("{BINANCE_KEY}\nab cd{BINANCE_SECRET}\n"),
+            "api_secret: ",
+        ),
+        (
+            &format!("ab\u{7}{BINANCE_KEY}\n{BINANCE_SECRET}\n"),
+            "api_key: ",
+        ),
+    ];
+    for (stdin, want) in refusals {
+        let out = run(&["--keyring", "perp", "binance-key", "set"], Some(stdin));
+        assert!(!out.status.success(), "{stdin:?} was accepted");
+        assert!(stderr(&out).contains(want), "{stdin:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("nothing stored"), "{}", stderr(&out));
+        assert_eq!(stored(), (None, None), "{stdin:?} stored something");
+    }
+
+    // Both lines (surrounding whitespace and CRLF trimmed): stored, and the backend named.
+    let out = run(
+        &["--keyring", "perp", "binance-key", "set"],
+        Some(&format!("  {BINANCE_KEY}\r\n{BINANCE_SECRET}  \r\n")),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("stored in the OS keyring (keyutils)"),
+        "{said}"
+    );
+    assert_eq!(
+        stored(),
+        (
+            Some(BINANCE_KEY.to_string()),
+            Some(BINANCE_SECRET.to_string())
+        )
+    );
+
+    // A refused set leaves the stored pair as it was.
+    let out = run(
+        &["--keyring", "perp", "binance-key", "set"],
+        Some("other-key\n"),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("api_secret: empty; nothing stored"));
+    assert_eq!(
+        stored(),
+        (
+            Some(BINANCE_KEY.to_string()),
+            Some(BINANCE_SECRET.to_string())
+        )
+    );
+
+    // Clear removes both, and clearing nothing is fine.
+    for _ in 0..2 {
+        let out = run(&["--keyring", "perp", "binance-key", "clear"], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("removed from the OS keyring"));
+        assert_eq!(stored(), (None, None));
+    }
+
+    // Neither value was printed, nor written anywhere under the desk (logs at trace level).
+    for out in &outputs {
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(BINANCE_KEY),
+                "the API key was printed: {text}"
+            );
+            assert!(
+                !text.contains(BINANCE_SECRET),
+                "the secret was printed: {text}"
+            );
+        }
+    }
+    let files = common::files_below(&desk.root);
+    assert!(!files.is_empty());
+    for path in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(
+            !text.contains(BINANCE_KEY) && !text.contains(BINANCE_SECRET),
+            "a Binance credential was written to {}",
+            path.display()
+        );
+    }
+}

@@ -26,6 +26,22 @@ pub enum PerpCommand {
     /// flags (vault drawdown, shield PnL risk, profit limit) with their numbers as JSON.
     /// Needs no config. A bad input prints `error: <field>: <reason>` and exits 2
     Risk(RiskArgs),
+    /// Keep Binance's API key and secret in the OS keyring (needs --keyring or
+    /// keys.keyring). The environment variables named by perp.binance.api_key_env /
+    /// api_secret_env (HEDGEDESK_BINANCE_API_KEY / HEDGEDESK_BINANCE_API_SECRET by default),
+    /// when set, take precedence
+    #[command(subcommand)]
+    BinanceKey(BinanceKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinanceKeyCommand {
+    /// Store the API key and secret: asked for without echo on a terminal, else read from
+    /// stdin (key on the first line, secret on the second). Nothing is stored unless both
+    /// are non-empty printable ASCII without spaces
+    Set,
+    /// Remove the stored API key and secret
+    Clear,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -84,7 +100,98 @@ pub fn run(cmd: PerpCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             crate::actions::cli::list(&args, Some(Desk::Perp), &ctx.open_store()?)
         }
         PerpCommand::Risk(args) => print_json_or_exit_2(risk_json(&args)),
+        PerpCommand::BinanceKey(cmd) => {
+            let ctx = AppContext::load(global)?;
+            let _guard = ctx.init_logging(LogMode::Command)?;
+            binance_key(&cmd, &ctx)
+        }
     }
+}
+
+/// `perp binance-key set|clear`, as `oracle token set|clear` does for the Hermes token.
+fn binance_key(cmd: &BinanceKeyCommand, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    let (key_entry, secret_entry) = ctx.binance_key_entries().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the Binance API key and secret live in the OS keyring: pass --keyring (or set \
+             keys.keyring = true); or set the environment variables named by \
+             perp.binance.api_key_env / api_secret_env ({} / {})",
+            ctx.config.perp.binance.api_key_env,
+            ctx.config.perp.binance.api_secret_env
+        )
+    })?;
+    match cmd {
+        BinanceKeyCommand::Set => {
+            let (key, secret) = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let key = prompted("api_key", "Binance API key: ")?;
+                check_credential("api_key", &key)?;
+                let secret = prompted("api_secret", "Binance API secret: ")?;
+                (key, secret)
+            } else {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| anyhow::anyhow!("reading stdin: {}", e.kind()))?;
+                let text = zeroize::Zeroizing::new(text);
+                let mut lines = text.lines();
+                let mut line = || {
+                    crate::keys::Passphrase::new(
+                        lines.next().unwrap_or_default().trim().to_string(),
+                    )
+                };
+                (line(), line())
+            };
+            check_credential("api_key", &key)?;
+            check_credential("api_secret", &secret)?;
+            key_entry.set(&key)?;
+            if let Err(e) = secret_entry.set(&secret) {
+                // No new key beside an old secret: a mismatched pair only fails later.
+                let _ = key_entry.delete();
+                anyhow::bail!(
+                    "api_secret: {e}; the API key entry was removed again, so no half pair is \
+                     stored"
+                );
+            }
+            println!(
+                "Binance API key and secret stored in the OS keyring ({})",
+                key_entry.backend()
+            );
+        }
+        BinanceKeyCommand::Clear => {
+            let key = key_entry.delete();
+            let secret = secret_entry.delete();
+            key?;
+            secret?;
+            println!("Binance API key and secret removed from the OS keyring");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One credential asked for on the terminal without echo; an empty answer names `field`.
+fn prompted(field: &str, prompt: &str) -> anyhow::Result<crate::keys::Passphrase> {
+    match crate::keys::prompt_passphrase(prompt) {
+        Ok(value) => Ok(crate::keys::Passphrase::new(
+            value.expose().trim().to_string(),
+        )),
+        Err(crate::keys::KeysError::Invalid { .. }) => {
+            anyhow::bail!("{field}: empty; nothing stored")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Binance keys are 64 alphanumerics; any non-empty printable ASCII without spaces is
+/// accepted. The error names the field, never the value.
+fn check_credential(field: &str, value: &crate::keys::Passphrase) -> anyhow::Result<()> {
+    if value.is_empty() {
+        anyhow::bail!("{field}: empty; nothing stored");
+    }
+    if !value.expose().bytes().all(|b| b.is_ascii_graphic()) {
+        anyhow::bail!(
+            "{field}: holds whitespace, a control character or non-ASCII (Binance keys are \
+             printable ASCII without spaces); nothing stored"
+        );
+    }
+    Ok(())
 }
 
 impl From<RiskError> for InputError {
