@@ -1204,3 +1204,119 @@ async fn reader_picks_up_a_re_pointed_key_after_the_refresh_interval() {
         .unwrap();
     assert_eq!(fresh.vaults, state.vaults);
 }
+
+// ---------------------------------------------------------------------------------------
+// The devnet scenario
+
+#[tokio::test]
+async fn devnet_seed_deploys_and_seeds_the_standard_deperp() {
+    use hedgedesk::devnet::Devnet;
+    use hedgedesk::devnet::scenario::{DePerpSpec, Scenario, TokenSpec};
+    use hedgedesk::perp::risk::{RiskFactors, evaluate};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5)).unwrap();
+    let mut devnet = Devnet::start(AnvilOptions::default(), store.clone())
+        .await
+        .unwrap();
+    let spec = DePerpSpec::standard();
+    let scenario = Scenario::empty()
+        .token(TokenSpec::new("usdc", "USD Coin", "USDC", 6, 1_000))
+        .deperp(spec.clone());
+    devnet.seed(&scenario).await.unwrap();
+
+    let chain_id = devnet.node.chain_id;
+    let usdc = devnet.address("token.usdc").unwrap();
+    let contracts = devnet_perp::recorded(&store, chain_id)
+        .await
+        .unwrap()
+        .expect("the six deperp.* deployments are in the store");
+    for (name, _, _) in devnet_perp::CONTRACTS {
+        assert!(
+            devnet.deployed.contains_key(name),
+            "{name} in Devnet::deployed"
+        );
+    }
+    assert_eq!(
+        devnet.address("deperp.registry").unwrap(),
+        contracts.registry
+    );
+
+    let provider = devnet.node.provider().erased();
+    let mut reader = DePerpReader::new(contracts.registry);
+    let state = reader.read(&provider, &[(usdc, 6)]).await.unwrap();
+    let usdc_units =
+        |whole: &str| U256::from(whole.parse::<u64>().unwrap()) * U256::from(1_000_000u64);
+
+    assert_eq!(
+        state.vaults,
+        [AssetVault {
+            asset: usdc,
+            decimals: 6,
+            vault: U256::from(1_000_000_000_000u64),
+            shield: U256::from(100_000_000_000u64),
+        }]
+    );
+    let markets: Vec<Market> = spec.markets.iter().map(|m| m.market.clone()).collect();
+    assert_eq!(state.markets, markets);
+    assert_eq!(
+        state.funding_tracers.len(),
+        2,
+        "{:?}",
+        state.funding_tracers
+    );
+    for m in &spec.markets {
+        assert!(
+            state
+                .funding_tracers
+                .contains(&(usdc, m.market.name.clone(), m.funding_tracer)),
+            "{}: {:?}",
+            m.market.name,
+            state.funding_tracers
+        );
+    }
+
+    assert_eq!(state.positions.len(), spec.positions.len());
+    let mut keys = std::collections::BTreeSet::new();
+    for (p, want) in state.positions.iter().zip(&spec.positions) {
+        assert_eq!(p.user, devnet.node.address(want.trader));
+        assert_eq!(p.asset, usdc);
+        assert_eq!(p.market, want.market);
+        assert_eq!(p.is_long, want.is_long);
+        assert_eq!(p.size, usdc_units(&want.size));
+        assert_eq!(p.collateral, usdc_units(&want.collateral));
+        assert_eq!(p.price, want.price);
+        let tracer = spec
+            .markets
+            .iter()
+            .find(|m| m.market.name == want.market)
+            .unwrap()
+            .funding_tracer;
+        assert_eq!(p.funding_tracer, tracer, "opened at the market's tracer");
+        assert!(keys.insert(p.key()), "distinct keys");
+    }
+    assert!(
+        state
+            .positions
+            .windows(2)
+            .all(|w| w[0].timestamp < w[1].timestamp),
+        "oldest first"
+    );
+
+    // At their entry prices nothing is at risk: no position and no asset is flagged.
+    let report = evaluate(
+        &state,
+        &|market: &str| match market {
+            "BTC-USD" => Some(U256::from(6_000_000_000_000u64)),
+            "ETH-USD" => Some(U256::from(300_000_000_000u64)),
+            _ => None,
+        },
+        &RiskFactors::default(),
+    );
+    for row in &report.positions {
+        assert_eq!(row.any_flag(), Some(false), "{row:?}");
+    }
+    for asset in &report.assets {
+        assert!(!asset.status.as_ref().unwrap().flags.any(), "{asset:?}");
+    }
+}

@@ -1,5 +1,6 @@
 //! `hedgedesk devnet up` as the operator runs it: the real binary starts anvil, deploys
-//! and seeds, prints the RPC URL and addresses, and `cast` reads a token through it.
+//! and seeds, prints the RPC URL and addresses, and `cast` reads a token, AnyHedge and
+//! DePerp through it.
 //! Ctrl-C stops anvil with it; so does SIGKILL (issue 4, Done-when 6).
 
 mod common;
@@ -81,8 +82,14 @@ fn http_get(url: &str) -> String {
 }
 
 fn cast_call(rpc: &str, to: &str, sig: &str) -> String {
+    cast_call_with(rpc, to, sig, &[])
+}
+
+fn cast_call_with(rpc: &str, to: &str, sig: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(cast())
-        .args(["call", to, sig, "--rpc-url", rpc])
+        .args(["call", to, sig])
+        .args(args)
+        .args(["--rpc-url", rpc])
         .output()
         .expect("run cast");
     assert!(
@@ -179,6 +186,27 @@ fn devnet_up_prints_addresses_cast_reads_them_and_ctrl_c_stops_anvil() {
         verified.message().price,
         30_000,
         "the feed starts at $300.00"
+    );
+
+    // The perp desk's DePerp: the registry points at the positions, which hold the
+    // standard scenario's trader positions.
+    let registry = address_of("deperp.registry");
+    let positions = cast_call_with(
+        &rpc,
+        &registry,
+        "getAddress(string)(address)",
+        &["Positions"],
+    );
+    assert_ne!(
+        positions.parse::<alloy::primitives::Address>().unwrap(),
+        alloy::primitives::Address::ZERO,
+        "the registry has no Positions"
+    );
+    assert_eq!(positions, address_of("deperp.positions"));
+    let standard = hedgedesk::devnet::scenario::DePerpSpec::standard();
+    assert_eq!(
+        cast_call(&rpc, &positions, "getPositionCount()(uint256)"),
+        standard.positions.len().to_string()
     );
 
     // The addresses are in the store under the chain id.

@@ -129,9 +129,10 @@ async fn up(args: &DevnetUpArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
         println!("RPC        {}", devnet.node.http_url());
         println!("WebSocket  {}", devnet.node.ws_url());
         println!("contracts:");
+        let width = devnet.deployed.keys().map(String::len).max().unwrap_or(0);
         for d in devnet.deployed.values() {
             println!(
-                "  {:<12} {}  ({}, block {})",
+                "  {:<width$} {}  ({}, block {})",
                 d.name, d.address, d.artifact, d.block_number
             );
         }

@@ -12,7 +12,7 @@ use super::anvil::{AnvilNode, AnvilOptions};
 use super::control::DevnetControl;
 use super::margin;
 use super::receipt::deployment;
-use super::scenario::{Holder, MarginSpec, Scenario};
+use super::scenario::{DePerpSpec, Holder, MarginSpec, Scenario};
 use crate::chain::contracts::{PriceCaster, TestToken};
 use crate::config::{ChainConfig, EndpointConfig};
 use crate::store::{Deployment, Store};
@@ -119,6 +119,84 @@ impl Devnet {
                 self.deployed.insert(d.name.clone(), d);
             }
         }
+        if let Some(deperp) = &scenario.deperp {
+            self.seed_deperp(scenario, deperp).await?;
+        }
+        Ok(())
+    }
+
+    /// Deploys DePerp's six contracts and wires the registry, lists the markets, sets the
+    /// vault and shield balances and the funding tracers, and opens the positions. Every
+    /// setter is the owner's, so all of it goes through the deployer's provider (one nonce
+    /// cache).
+    async fn seed_deperp(&mut self, scenario: &Scenario, spec: &DePerpSpec) -> anyhow::Result<()> {
+        use super::perp;
+        let owner = self.node.address(0);
+        let (contracts, deployments) =
+            perp::deploy_deperp(&self.deployer, owner, &self.store).await?;
+        for d in deployments {
+            self.deployed.insert(d.name.clone(), d);
+        }
+        let token = scenario
+            .tokens
+            .iter()
+            .find(|t| t.key == spec.asset)
+            .with_context(|| format!("deperp.asset: no token {:?}", spec.asset))?;
+        let asset = self.address(&token.deployment_name())?;
+        let amount = |text: &str| margin::units(text, token.decimals);
+        for m in &spec.markets {
+            perp::set_market(&self.deployer, &contracts, &m.market).await?;
+            if !m.funding_tracer.is_zero() {
+                perp::refresh_funding(
+                    &self.deployer,
+                    &contracts,
+                    asset,
+                    &m.market.name,
+                    m.funding_tracer,
+                )
+                .await?;
+            }
+        }
+        perp::set_vault_available(&self.deployer, &contracts, asset, amount(&spec.vault)?)
+            .await
+            .context("deperp.vault")?;
+        perp::set_shield_balance(&self.deployer, &contracts, asset, amount(&spec.shield)?)
+            .await
+            .context("deperp.shield")?;
+        let now = self
+            .deployer
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .context("no latest block")?
+            .header
+            .timestamp;
+        let count = spec.positions.len() as u64;
+        let positions = spec
+            .positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let market = spec
+                    .markets
+                    .iter()
+                    .find(|m| m.market.name == p.market)
+                    .with_context(|| format!("deperp.positions[{i}].market: no {:?}", p.market))?;
+                Ok(crate::perp::model::TraderPosition {
+                    user: self.node.address(p.trader),
+                    asset,
+                    market: p.market.clone(),
+                    is_long: p.is_long,
+                    size: amount(&p.size).with_context(|| format!("deperp.positions[{i}].size"))?,
+                    collateral: amount(&p.collateral)
+                        .with_context(|| format!("deperp.positions[{i}].collateral"))?,
+                    funding_tracer: market.funding_tracer,
+                    price: p.price,
+                    // A minute apart, the last one now: distinct keys, oldest first.
+                    timestamp: U256::from(now.saturating_sub(60 * (count - 1 - i as u64))),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        perp::open_positions(&self.deployer, &contracts, &positions).await?;
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! The typed seed for a devnet: which contracts to deploy under which names, and the
 //! state to put them in. Desk issues extend it with their own contracts and seeds.
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, I256, U256, b256};
+
+use crate::perp::model::Market;
 
 /// A devnet's contracts and starting state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,6 +18,124 @@ pub struct Scenario {
     /// The AnyHedge desk's collateral (WBCH, 8 decimals) and HedgeFactory, deployed as
     /// `anyhedge.collateral` and `anyhedge.factory`.
     pub anyhedge: bool,
+    /// The perp desk's DePerp contracts, deployed as `deperp.registry` (the desk's entry
+    /// point), `deperp.positions`, `deperp.vault`, `deperp.vault_utils`,
+    /// `deperp.funding_rate` and `deperp.trading_market`, with markets, the vault and
+    /// shield balances, funding tracers and trader positions.
+    pub deperp: Option<DePerpSpec>,
+}
+
+/// Pyth's BTC/USD price feed id.
+pub const PYTH_BTC_USD: B256 =
+    b256!("e62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43");
+/// Pyth's ETH/USD price feed id.
+pub const PYTH_ETH_USD: B256 =
+    b256!("ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace");
+
+/// DePerp's state on one collateral asset: its markets, the vault's available balance and
+/// the shield, and the traders' positions. Amounts are decimals in whole tokens of the
+/// asset (`"2500.5"`); prices are integers in DePerp's price scale (8 decimals, as Pyth's
+/// crypto feeds: 60,000 USD is `6_000_000_000_000`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DePerpSpec {
+    /// The collateral: a [`TokenSpec::key`]; its address is every position's asset.
+    pub asset: String,
+    pub markets: Vec<DePerpMarketSpec>,
+    /// `VaultUtils.getVaultAvailable(asset)`.
+    pub vault: String,
+    /// `Vault.getShieldBalance(asset)`.
+    pub shield: String,
+    /// Opened in order, the last at the head block's time and each earlier one a minute
+    /// before the next, at their market's funding tracer.
+    pub positions: Vec<DePerpPositionSpec>,
+}
+
+/// A market DePerp lists, and its funding tracer on the spec's asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DePerpMarketSpec {
+    pub market: Market,
+    /// Where the (asset, market) funding tracer stands after seeding (it starts at 0).
+    pub funding_tracer: I256,
+}
+
+/// A trader's open position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DePerpPositionSpec {
+    /// Dev account index.
+    pub trader: usize,
+    /// A [`Market::name`] in [`DePerpSpec::markets`].
+    pub market: String,
+    pub is_long: bool,
+    /// Notional, in whole tokens of the asset.
+    pub size: String,
+    pub collateral: String,
+    /// Entry price, in DePerp's price scale.
+    pub price: U256,
+}
+
+impl DePerpMarketSpec {
+    /// A live crypto market priced by the Pyth feed `pyth_feed`, with DePerp-like terms
+    /// (50x, 0.1% fee; the desk reads only the name, the feed and whether it is live), and
+    /// its funding tracer at 0.
+    pub fn crypto(name: &str, pyth_feed: B256) -> Self {
+        DePerpMarketSpec {
+            market: Market {
+                name: name.into(),
+                category: "crypto".into(),
+                de_feed: Address::ZERO,
+                max_leverage: U256::from(50u8),
+                max_price_shift: U256::from(100u8),
+                fee: U256::from(10u8),
+                liq_threshold: U256::from(9_000u16),
+                funding_factor: U256::from(3u8),
+                min_order_age: U256::from(5u8),
+                feed_max_age: U256::from(60u8),
+                pyth_feed,
+                market_live: true,
+                is_reduce_only: false,
+            },
+            funding_tracer: I256::ZERO,
+        }
+    }
+
+    pub fn funding_tracer(mut self, tracer: i64) -> Self {
+        self.funding_tracer = I256::try_from(tracer).expect("an i64 fits an int256");
+        self
+    }
+}
+
+impl DePerpSpec {
+    /// What `devnet up` seeds: BTC-USD and ETH-USD on USDC, 1,000,000 USDC in the vault
+    /// and 100,000 in the shield, and four modest 10x positions (devs 2 to 5) near 60,000
+    /// USD a BTC and 3,000 an ETH. Their PnL is zero at entry, far inside the shield, so
+    /// none is at risk until the price moves a long way.
+    pub fn standard() -> Self {
+        let s = |v: &str| v.to_string();
+        let position = |trader, market: &str, is_long, size: &str, price: u64| DePerpPositionSpec {
+            trader,
+            market: s(market),
+            is_long,
+            size: s(size),
+            // 10x.
+            collateral: (size.parse::<u64>().expect("a whole size") / 10).to_string(),
+            price: U256::from(price),
+        };
+        DePerpSpec {
+            asset: s("usdc"),
+            markets: vec![
+                DePerpMarketSpec::crypto("BTC-USD", PYTH_BTC_USD).funding_tracer(120),
+                DePerpMarketSpec::crypto("ETH-USD", PYTH_ETH_USD).funding_tracer(-40),
+            ],
+            vault: s("1000000"),
+            shield: s("100000"),
+            positions: vec![
+                position(2, "BTC-USD", true, "50000", 6_000_000_000_000),
+                position(3, "BTC-USD", false, "30000", 6_100_000_000_000),
+                position(4, "ETH-USD", true, "20000", 300_000_000_000),
+                position(5, "ETH-USD", false, "15000", 305_000_000_000),
+            ],
+        }
+    }
 }
 
 /// A Dex223 margin market: the oracle's prices, the market maker's inventory, orders and
@@ -213,8 +333,8 @@ impl Scenario {
     }
 
     /// What `hedgedesk devnet up` seeds: the stablecoin, wrapped BTC and wrapped ETH the
-    /// desks trade in, balances for dev accounts 1 to 4 (0 is the deployer), and a
-    /// PriceCaster accepting the devnet price source.
+    /// desks trade in, balances for dev accounts 1 to 4 (0 is the deployer), a PriceCaster
+    /// accepting the devnet price source, the margin market, AnyHedge and DePerp.
     pub fn standard() -> Self {
         let tokens = vec![
             TokenSpec::new("usdc", "USD Coin (devnet)", "USDC", 6, 100_000_000),
@@ -227,6 +347,7 @@ impl Scenario {
             price_caster: Some(PriceCasterSpec::devnet()),
             margin: Some(MarginSpec::standard()),
             anyhedge: true,
+            deperp: Some(DePerpSpec::standard()),
         };
         for dev in 1..=4 {
             scenario = scenario
@@ -239,6 +360,11 @@ impl Scenario {
 
     pub fn token(mut self, spec: TokenSpec) -> Self {
         self.tokens.push(spec);
+        self
+    }
+
+    pub fn deperp(mut self, spec: DePerpSpec) -> Self {
+        self.deperp = Some(spec);
         self
     }
 
@@ -346,6 +472,52 @@ impl Scenario {
                 }
             }
         }
+        if let Some(deperp) = &self.deperp {
+            let Some(asset) = self.tokens.iter().find(|t| t.key == deperp.asset) else {
+                return Err(format!(
+                    "deperp.asset: no token {:?} in the scenario",
+                    deperp.asset
+                ));
+            };
+            let amount = |text: &str, at: String| {
+                super::margin::units(text, asset.decimals)
+                    .map(drop)
+                    .map_err(|e| format!("{at}: {e}"))
+            };
+            amount(&deperp.vault, "deperp.vault".into())?;
+            amount(&deperp.shield, "deperp.shield".into())?;
+            let mut markets = std::collections::BTreeSet::new();
+            for (i, m) in deperp.markets.iter().enumerate() {
+                if m.market.name.is_empty() {
+                    return Err(format!("deperp.markets[{i}].name: empty"));
+                }
+                if !markets.insert(m.market.name.as_str()) {
+                    return Err(format!(
+                        "deperp.markets[{i}].name: {:?} is listed twice",
+                        m.market.name
+                    ));
+                }
+            }
+            for (i, p) in deperp.positions.iter().enumerate() {
+                if p.trader >= dev_accounts {
+                    return Err(format!(
+                        "deperp.positions[{i}].trader: no dev account {}",
+                        p.trader
+                    ));
+                }
+                if !markets.contains(p.market.as_str()) {
+                    return Err(format!(
+                        "deperp.positions[{i}].market: no market {:?} in deperp.markets",
+                        p.market
+                    ));
+                }
+                amount(&p.size, format!("deperp.positions[{i}].size"))?;
+                amount(&p.collateral, format!("deperp.positions[{i}].collateral"))?;
+                if p.price.is_zero() {
+                    return Err(format!("deperp.positions[{i}].price: zero"));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -370,6 +542,64 @@ mod tests {
         assert_eq!(names, ["token.usdc", "token.wbtc", "token.weth"]);
         assert_eq!(s.mints.len(), 12);
         assert_eq!(s.mints[0].amount, U256::from(1_000_000_000_000u64));
+    }
+
+    #[test]
+    fn the_standard_deperp_seed_is_valid_and_modest() {
+        let s = Scenario::standard();
+        let deperp = s.deperp.as_ref().expect("devnet up seeds DePerp");
+        assert_eq!(deperp.asset, "usdc");
+        let names: Vec<_> = deperp.markets.iter().map(|m| &m.market.name).collect();
+        assert_eq!(names, ["BTC-USD", "ETH-USD"]);
+        assert_eq!(deperp.markets[0].market.pyth_feed, PYTH_BTC_USD);
+        assert_eq!(deperp.markets[1].market.pyth_feed, PYTH_ETH_USD);
+        assert_eq!(deperp.positions.len(), 4);
+        let traders: Vec<_> = deperp.positions.iter().map(|p| p.trader).collect();
+        assert_eq!(traders, [2, 3, 4, 5]);
+        for p in &deperp.positions {
+            let size: u64 = p.size.parse().unwrap();
+            let collateral: u64 = p.collateral.parse().unwrap();
+            assert_eq!(size, collateral * 10, "{p:?}");
+            // Their summed notional is a fraction of the shield's worth of moves.
+            assert!(size <= 100_000, "{p:?}");
+        }
+        assert_eq!(deperp.positions[0].price, U256::from(6_000_000_000_000u64));
+        assert!(Scenario::empty().deperp.is_none());
+    }
+
+    #[test]
+    fn check_names_the_bad_deperp_field() {
+        let base = || {
+            Scenario::empty()
+                .token(TokenSpec::new("usdc", "x", "X", 6, 1))
+                .deperp(DePerpSpec::standard())
+        };
+        base().check(10).unwrap();
+        let mut no_asset = base();
+        no_asset.tokens.clear();
+        assert!(no_asset.check(10).unwrap_err().starts_with("deperp.asset"));
+        let mut far = base();
+        far.deperp.as_mut().unwrap().positions[0].trader = 10;
+        assert!(
+            far.check(10)
+                .unwrap_err()
+                .starts_with("deperp.positions[0].trader")
+        );
+        let mut unlisted = base();
+        unlisted.deperp.as_mut().unwrap().positions[1].market = "SOL-USD".into();
+        assert!(
+            unlisted
+                .check(10)
+                .unwrap_err()
+                .starts_with("deperp.positions[1].market")
+        );
+        let mut fine = base();
+        fine.deperp.as_mut().unwrap().shield = "1.0000001".into();
+        assert!(fine.check(10).unwrap_err().starts_with("deperp.shield"));
+        let mut twice = base();
+        let btc = twice.deperp.as_ref().unwrap().markets[0].clone();
+        twice.deperp.as_mut().unwrap().markets.push(btc);
+        assert!(twice.check(10).unwrap_err().contains("listed twice"));
     }
 
     #[test]
