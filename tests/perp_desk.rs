@@ -528,3 +528,99 @@ async fn through_429_a_skewed_clock_and_503s_a_hedge_opens_and_closes_exactly_on
     );
     rt.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_start_an_unanswered_order_is_settled_from_the_venue_and_a_stray_position_reported() {
+    use hedgedesk::perp::venue::binance::{BinanceSettings, BinanceVenue};
+    use hedgedesk::perp::venue::{OrderRequest, OrderSide, Venue};
+    use hedgedesk::store::perp::NewHedge;
+
+    let local = LocalBinance::start(API_KEY, API_SECRET).await.unwrap();
+    local.add_symbol("ETHUSDT", dec("0.01"), dec("0.01"), dec("10000"), dec("5"));
+    local.set_mark_price("ETHUSDT", dec("3000"));
+    let world = World::start(VenueKind::Binance(local)).await;
+    let VenueKind::Binance(local) = &world.venue else {
+        unreachable!()
+    };
+    let key = world.open_long(500_000, 60_000).await;
+
+    // The process journaled a hedge and sent its order, then died before hearing back and
+    // before its action was journaled as sent: the hedge says "opening", no action owns it.
+    let client_id = "hd-o-1-crashed";
+    world
+        .store
+        .perp_insert_hedge(NewHedge {
+            position_key: key.clone(),
+            venue: "binance".into(),
+            market: "BTC-USD".into(),
+            symbol: "BTCUSDT".into(),
+            side: OrderSide::Buy,
+            quantity: dec("2.5"),
+            open_client_id: client_id.into(),
+            open_action_id: None,
+            reason: "shield PnL risk".into(),
+            now: chrono::Utc::now().timestamp(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let venue = BinanceVenue::new(BinanceSettings::new(
+        local.url(),
+        API_KEY.to_string().into(),
+        API_SECRET.to_string().into(),
+    ))
+    .unwrap();
+    venue
+        .place_order(&OrderRequest {
+            symbol: "BTCUSDT".into(),
+            side: OrderSide::Buy,
+            quantity: dec("2.5"),
+            reduce_only: false,
+            client_order_id: client_id.into(),
+        })
+        .await
+        .unwrap();
+    // And someone else holds ETH on the same account.
+    local.set_position("ETHUSDT", dec("2"), dec("3000"));
+
+    let rt = world.runtime().await;
+    world.set_price(&rt, 60_000);
+    // The order is found filled by its client order id: the hedge is open, nothing resent.
+    let hedges = world
+        .wait_hedge(&key, "the orphaned hedge settled", |h| {
+            state_of(h, 0) == Some(HedgeState::Open)
+        })
+        .await;
+    assert_eq!(hedges[0].entry_price, Some(dec("60000")));
+    assert_eq!(local.orders_with_client_id(client_id).len(), 1);
+    wait_pane(&rt, "the stray ETH position reported", |s| {
+        s.journal.iter().any(|j| {
+            j.message
+                .starts_with("binance holds 2 ETHUSDT but the hedge journal expects 0")
+        }) && s
+            .journal
+            .iter()
+            .any(|j| j.message.contains("was found filled on binance"))
+    })
+    .await;
+    // Not flagged at 60,000: past the expiry the recovered hedge closes like any other.
+    let hedges = world
+        .wait_hedge(&key, "the recovered hedge closed", |h| {
+            state_of(h, 0) == Some(HedgeState::Closed)
+        })
+        .await;
+    assert!(
+        hedges[0]
+            .close_reason
+            .as_deref()
+            .unwrap()
+            .contains("risk cleared")
+    );
+    assert_eq!(local.position("BTCUSDT").quantity, Decimal::ZERO);
+    assert_eq!(
+        local.position("ETHUSDT").quantity,
+        dec("2"),
+        "never corrected"
+    );
+    rt.shutdown().await;
+}
