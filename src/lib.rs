@@ -17,6 +17,7 @@ pub mod liquidator;
 pub mod net;
 pub mod oracle;
 pub mod perp;
+pub mod pool;
 pub mod prices;
 pub mod store;
 pub mod tui;

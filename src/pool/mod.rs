@@ -1,0 +1,4 @@
+//! The pool desk (BitHedge liquidity pool): a minimal on-chain Vault holds the pooled funds
+//! (native ETH and an 8-decimal wrapped BTC); the desk keeps every provider's accounting,
+//! the risk tiers, the policies and their collateral allocation, yield and health in SQLite,
+//! and drives the Vault with the backend key.
