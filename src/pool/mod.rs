@@ -2,3 +2,6 @@
 //! (native ETH and an 8-decimal wrapped BTC); the desk keeps every provider's accounting,
 //! the risk tiers, the policies and their collateral allocation, yield and health in SQLite,
 //! and drives the Vault with the backend key.
+
+pub mod pane;
+pub mod requests;
