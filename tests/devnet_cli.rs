@@ -209,6 +209,26 @@ fn devnet_up_prints_addresses_cast_reads_them_and_ctrl_c_stops_anvil() {
         standard.positions.len().to_string()
     );
 
+    // The pool desk's vault: its WBTC is the standard wrapped BTC, the deployer its admin
+    // and backend, nothing deposited.
+    let vault = address_of("pool.vault");
+    assert_eq!(
+        cast_call(&rpc, &vault, "getWbtcToken()(address)"),
+        address_of("token.wbtc")
+    );
+    assert_eq!(
+        cast_call(&rpc, &vault, "getBackendPrincipal()(address)"),
+        common::ANVIL_ADDR_0
+    );
+    assert_eq!(
+        cast_call(&rpc, &vault, "admin()(address)"),
+        common::ANVIL_ADDR_0
+    );
+    assert_eq!(
+        cast_call(&rpc, &vault, "getTotalWbtcBalance()(uint256)"),
+        "0"
+    );
+
     // The addresses are in the store under the chain id.
     let db = rusqlite::Connection::open(desk.db()).unwrap();
     let stored: String = db

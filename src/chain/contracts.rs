@@ -57,6 +57,28 @@ alloy::sol!(
 );
 
 alloy::sol!(
+    /// The pool desk's vault (`contracts/LiquidityVault.sol`): BitHedge's
+    /// `liquidity-pool.clar` ported to EVM, native ETH (`address(0)`) in the place of STX and
+    /// an 8-decimal wrapped BTC (`getWbtcToken`, set once by the admin) in the place of sBTC.
+    /// Anyone `depositFunds(amount, token)` / `withdrawFunds(amount, token)` for themselves
+    /// (a withdrawal at most `total - locked`); the backend principal
+    /// `lockCollateralAggregate(policyIds, amount, token)`,
+    /// `releaseCollateralAggregate(...)` (no funds move) and `settlePolicy(policyId, buyer,
+    /// amount, token)`; the admin (the deployer) `setBackendPrincipal` and, once,
+    /// `setWbtcToken`. Every failure is `PoolError(code)` with the spec's codes 200 to 206
+    /// (see `crate::devnet::pool::codes`), a re-entry `Reentrant()`. Events
+    /// `FundsDeposited`, `FundsWithdrawn`, `CollateralLocked`, `CollateralReleased`,
+    /// `SettlementPaid` (and `BackendPrincipalSet`, `WbtcTokenSet`). Readers per token:
+    /// `totalBalance`, `totalLocked`, `availableBalance`; and the spec's `getTotalEthBalance`,
+    /// `getTotalWbtcBalance`, `getTotalEthLocked`, `getTotalWbtcLocked`. No constructor
+    /// arguments.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    LiquidityVault,
+    "contracts/out/LiquidityVault.json"
+);
+
+alloy::sol!(
     /// The liquidator desk's devnet Dex223 margin module (`contracts/MarginModule.sol`):
     /// orders, loans against collateral, positions holding several assets, and two-phase
     /// liquidation (`liquidate` freezes, the same caller confirms in a later block within an
@@ -204,8 +226,16 @@ pub const ARTIFACTS: &[Artifact] = &[
         json: include_str!("../../contracts/out/HedgeFactory.json"),
     },
     Artifact {
+        name: "ILiquidityVaultToken",
+        json: include_str!("../../contracts/out/ILiquidityVaultToken.json"),
+    },
+    Artifact {
         name: "IMarginToken",
         json: include_str!("../../contracts/out/IMarginToken.json"),
+    },
+    Artifact {
+        name: "LiquidityVault",
+        json: include_str!("../../contracts/out/LiquidityVault.json"),
     },
     Artifact {
         name: "MarginModule",
@@ -234,6 +264,18 @@ pub const ARTIFACTS: &[Artifact] = &[
     Artifact {
         name: "Vault",
         json: include_str!("../../contracts/out/Vault.json"),
+    },
+    Artifact {
+        name: "VaultFaultyToken",
+        json: include_str!("../../contracts/out/VaultFaultyToken.json"),
+    },
+    Artifact {
+        name: "VaultReentrantReceiver",
+        json: include_str!("../../contracts/out/VaultReentrantReceiver.json"),
+    },
+    Artifact {
+        name: "VaultRejectingReceiver",
+        json: include_str!("../../contracts/out/VaultRejectingReceiver.json"),
     },
     Artifact {
         name: "VaultUtils",

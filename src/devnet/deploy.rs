@@ -12,7 +12,7 @@ use super::anvil::{AnvilNode, AnvilOptions};
 use super::control::DevnetControl;
 use super::margin;
 use super::receipt::deployment;
-use super::scenario::{DePerpSpec, Holder, MarginSpec, Scenario};
+use super::scenario::{DePerpSpec, Holder, MarginSpec, PoolSpec, Scenario};
 use crate::chain::contracts::{PriceCaster, TestToken};
 use crate::config::{ChainConfig, EndpointConfig};
 use crate::store::{Deployment, Store};
@@ -121,6 +121,32 @@ impl Devnet {
         }
         if let Some(deperp) = &scenario.deperp {
             self.seed_deperp(scenario, deperp).await?;
+        }
+        if let Some(pool) = &scenario.pool {
+            self.seed_pool(scenario, pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Deploys the pool's `LiquidityVault` with the scenario's wrapped BTC as its WBTC
+    /// token, and hands the backend role to the spec's dev account when that is not the
+    /// deployer. No funds: providers deposit through the desk.
+    async fn seed_pool(&mut self, scenario: &Scenario, spec: &PoolSpec) -> anyhow::Result<()> {
+        let token = scenario
+            .tokens
+            .iter()
+            .find(|t| t.key == spec.wbtc)
+            .with_context(|| format!("pool.wbtc: no token {:?}", spec.wbtc))?;
+        let wbtc = self.address(&token.deployment_name())?;
+        let owner = self.node.address(0);
+        let (vault, d) =
+            super::pool::deploy_vault(&self.deployer, owner, &self.store, wbtc).await?;
+        self.deployed.insert(d.name.clone(), d);
+        let backend = self.node.address(spec.backend);
+        if backend != owner {
+            super::pool::set_backend(&self.deployer, vault, backend)
+                .await
+                .context("pool.backend")?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod gp_oracle;
 pub mod margin;
 pub mod perp;
+pub mod pool;
 pub mod pyth;
 pub mod receipt;
 pub mod scenario;

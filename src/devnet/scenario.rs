@@ -23,6 +23,29 @@ pub struct Scenario {
     /// `deperp.funding_rate` and `deperp.trading_market`, with markets, the vault and
     /// shield balances, funding tracers and trader positions.
     pub deperp: Option<DePerpSpec>,
+    /// The pool desk's `LiquidityVault`, deployed as `pool.vault` with its WBTC token set.
+    pub pool: Option<PoolSpec>,
+}
+
+/// The pool desk's vault: which scenario token is its wrapped BTC, and who signs as the
+/// backend. No funds are seeded: a deposit the desk did not see would be a provider it does
+/// not know, and its reconciliation would (rightly) flag the difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSpec {
+    /// A [`TokenSpec::key`] with 8 decimals: the vault's `setWbtcToken`.
+    pub wbtc: String,
+    /// Dev account index of the backend principal (0, the deployer and admin, by default).
+    pub backend: usize,
+}
+
+impl PoolSpec {
+    /// What `devnet up` deploys: the `wbtc` token, dev 0 (the deployer) as the backend.
+    pub fn standard() -> Self {
+        PoolSpec {
+            wbtc: "wbtc".into(),
+            backend: 0,
+        }
+    }
 }
 
 /// Pyth's BTC/USD price feed id.
@@ -334,7 +357,8 @@ impl Scenario {
 
     /// What `hedgedesk devnet up` seeds: the stablecoin, wrapped BTC and wrapped ETH the
     /// desks trade in, balances for dev accounts 1 to 4 (0 is the deployer), a PriceCaster
-    /// accepting the devnet price source, the margin market, AnyHedge and DePerp.
+    /// accepting the devnet price source, the margin market, AnyHedge, DePerp and the pool's
+    /// vault.
     pub fn standard() -> Self {
         let tokens = vec![
             TokenSpec::new("usdc", "USD Coin (devnet)", "USDC", 6, 100_000_000),
@@ -348,6 +372,7 @@ impl Scenario {
             margin: Some(MarginSpec::standard()),
             anyhedge: true,
             deperp: Some(DePerpSpec::standard()),
+            pool: Some(PoolSpec::standard()),
         };
         for dev in 1..=4 {
             scenario = scenario
@@ -365,6 +390,11 @@ impl Scenario {
 
     pub fn deperp(mut self, spec: DePerpSpec) -> Self {
         self.deperp = Some(spec);
+        self
+    }
+
+    pub fn pool(mut self, spec: PoolSpec) -> Self {
+        self.pool = Some(spec);
         self
     }
 
@@ -518,6 +548,26 @@ impl Scenario {
                 }
             }
         }
+        if let Some(pool) = &self.pool {
+            let Some(wbtc) = self.tokens.iter().find(|t| t.key == pool.wbtc) else {
+                return Err(format!(
+                    "pool.wbtc: no token {:?} in the scenario",
+                    pool.wbtc
+                ));
+            };
+            if wbtc.decimals != 8 {
+                return Err(format!(
+                    "pool.wbtc: the vault's wrapped BTC has 8 decimals, {:?} has {}",
+                    pool.wbtc, wbtc.decimals
+                ));
+            }
+            if pool.backend >= dev_accounts {
+                return Err(format!(
+                    "pool.backend: dev account {} does not exist (anvil has {dev_accounts})",
+                    pool.backend
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -600,6 +650,35 @@ mod tests {
         let btc = twice.deperp.as_ref().unwrap().markets[0].clone();
         twice.deperp.as_mut().unwrap().markets.push(btc);
         assert!(twice.check(10).unwrap_err().contains("listed twice"));
+    }
+
+    #[test]
+    fn the_standard_pool_uses_wbtc_and_check_names_the_bad_pool_field() {
+        let s = Scenario::standard();
+        assert_eq!(s.pool, Some(PoolSpec::standard()));
+        assert_eq!(s.pool.as_ref().unwrap().wbtc, "wbtc");
+        assert!(Scenario::empty().pool.is_none());
+        let base = || {
+            Scenario::empty()
+                .token(TokenSpec::new("wbtc", "x", "X", 8, 1))
+                .pool(PoolSpec::standard())
+        };
+        base().check(10).unwrap();
+        let mut missing = base();
+        missing.pool.as_mut().unwrap().wbtc = "sbtc".into();
+        assert!(
+            missing
+                .check(10)
+                .unwrap_err()
+                .starts_with("pool.wbtc: no token")
+        );
+        let eighteen = Scenario::empty()
+            .token(TokenSpec::new("wbtc", "x", "X", 18, 1))
+            .pool(PoolSpec::standard());
+        assert!(eighteen.check(10).unwrap_err().contains("8 decimals"));
+        let mut far = base();
+        far.pool.as_mut().unwrap().backend = 10;
+        assert!(far.check(10).unwrap_err().starts_with("pool.backend"));
     }
 
     #[test]
