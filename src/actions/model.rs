@@ -25,6 +25,10 @@ pub enum ActionKind {
     CloseHedge,
     SettlePolicy,
     ApproveWithdrawal,
+    /// Pool desk: `lockCollateralAggregate` for newly sold policies (no funds move).
+    LockCollateral,
+    /// Pool desk: expire a policy and `releaseCollateralAggregate` its collateral.
+    ExpirePolicy,
 }
 
 impl ActionKind {
@@ -33,7 +37,7 @@ impl ActionKind {
         !matches!(self, ActionKind::OpenHedge | ActionKind::CloseHedge)
     }
 
-    pub const ALL: [ActionKind; 10] = [
+    pub const ALL: [ActionKind; 12] = [
         ActionKind::PublishPrices,
         ActionKind::FreezePosition,
         ActionKind::Liquidate,
@@ -44,6 +48,8 @@ impl ActionKind {
         ActionKind::CloseHedge,
         ActionKind::SettlePolicy,
         ActionKind::ApproveWithdrawal,
+        ActionKind::LockCollateral,
+        ActionKind::ExpirePolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +64,8 @@ impl ActionKind {
             ActionKind::CloseHedge => "close_hedge",
             ActionKind::SettlePolicy => "settle_policy",
             ActionKind::ApproveWithdrawal => "approve_withdrawal",
+            ActionKind::LockCollateral => "lock_collateral",
+            ActionKind::ExpirePolicy => "expire_policy",
         }
     }
 
@@ -70,15 +78,22 @@ impl ActionKind {
                 Desk::AnyHedge
             }
             ActionKind::OpenHedge | ActionKind::CloseHedge => Desk::Perp,
-            ActionKind::SettlePolicy | ActionKind::ApproveWithdrawal => Desk::Pool,
+            ActionKind::SettlePolicy
+            | ActionKind::ApproveWithdrawal
+            | ActionKind::LockCollateral
+            | ActionKind::ExpirePolicy => Desk::Pool,
         }
     }
 
-    /// Relaying prices and settling matured contracts are routine and time-critical;
-    /// everything else moves the desk's own money and waits for the operator by default.
+    /// Relaying prices and settling matured contracts are routine and time-critical, and
+    /// the Vault's aggregate lock moves no funds (it records collateral of policies already
+    /// sold); everything else moves the desk's own money and waits for the operator by
+    /// default.
     pub fn default_mode(self) -> PolicyMode {
         match self {
-            ActionKind::PublishPrices | ActionKind::SettleContract => PolicyMode::Auto,
+            ActionKind::PublishPrices | ActionKind::SettleContract | ActionKind::LockCollateral => {
+                PolicyMode::Auto
+            }
             _ => PolicyMode::Confirm,
         }
     }

@@ -25,6 +25,7 @@ pub struct Config {
     pub liquidator: LiquidatorConfig,
     pub anyhedge: AnyHedgeConfig,
     pub perp: PerpConfig,
+    pub pool: PoolConfig,
     /// The HTTP listener: the AnyHedge REST + WebSocket API.
     pub api: ApiConfig,
     /// Policy per action kind, keyed by the kind's snake_case name.
@@ -84,6 +85,7 @@ impl Default for Config {
             liquidator: LiquidatorConfig::default(),
             anyhedge: AnyHedgeConfig::default(),
             perp: PerpConfig::default(),
+            pool: PoolConfig::default(),
             api: ApiConfig::default(),
             actions: ActionKind::ALL
                 .iter()
@@ -636,6 +638,162 @@ pub struct PaperConfig {
 impl Default for PaperConfig {
     fn default() -> Self {
         Self { fee_bps: 4 }
+    }
+}
+
+/// Pyth's BTC/USD price feed id (the same feed the devnet scenario publishes).
+pub const PYTH_BTC_USD_ID: &str =
+    "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
+/// Pyth's ETH/USD price feed id.
+pub const PYTH_ETH_USD_ID: &str =
+    "0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
+
+/// The pool desk (BitHedge liquidity pool): the Vault, the prices it values collateral at,
+/// the provider tiers, which buyer tiers they back, and the premium model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolConfig {
+    /// The `[chains.<name>]` the Vault lives on.
+    pub chain: String,
+    /// The LiquidityVault: an address, or the name it is recorded under in the store's
+    /// deployments (the devnet records `pool.vault`).
+    pub vault: String,
+    /// The 8-decimal wrapped BTC the Vault holds next to ETH: an address or a deployment name.
+    pub wbtc: String,
+    /// The block the Vault's event stream starts at (0: its recorded deployment block, or
+    /// genesis).
+    pub start_block: u64,
+    /// Pyth feed ids (32 bytes hex) the collateral and the policies are valued at.
+    pub btc_usd_feed: String,
+    pub eth_usd_feed: String,
+    /// A price older than this many seconds is stale: health is "unknown (stale prices)" and
+    /// nothing that needs a price (a policy, a withdrawal) goes ahead.
+    pub max_price_age_secs: u64,
+    /// Seconds between two health checks of every provider.
+    pub health_interval_secs: u64,
+    /// Seconds a margin call may last before the provider is marked Liquidating.
+    pub margin_call_grace_secs: u64,
+    /// Basis points kept on top of the tier's collateral ratio when a withdrawal's maximum
+    /// is worked out.
+    pub withdrawal_buffer_bps: u32,
+    /// The tier of a provider whose first deposit arrives without one chosen.
+    pub default_tier: String,
+    /// Provider tiers, in order of preference (the first that can back a policy does).
+    pub tiers: Vec<PoolTierConfig>,
+    /// Buyer tiers and the provider tiers that may back their policies.
+    pub buyer_tiers: Vec<PoolBuyerTierConfig>,
+    pub premium: PoolPremiumConfig,
+}
+
+/// One provider tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolTierConfig {
+    pub name: String,
+    /// A policy this tier backs locks its coverage × this / 10000 of collateral.
+    pub collateral_ratio_bps: u32,
+    /// A provider whose health ratio is below this is in Warning ...
+    pub warning_ratio_bps: u32,
+    /// ... and below this in MarginCall.
+    pub margin_call_ratio_bps: u32,
+    /// The tier's premium multiplier, a positive decimal in quotes.
+    pub premium_multiplier: String,
+    /// Most capital the tier takes, whole tokens as a decimal in quotes; "0": no limit.
+    pub capacity_eth: String,
+    pub capacity_wbtc: String,
+}
+
+impl Default for PoolTierConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            collateral_ratio_bps: 0,
+            warning_ratio_bps: 0,
+            margin_call_ratio_bps: 0,
+            premium_multiplier: "1".into(),
+            capacity_eth: "0".into(),
+            capacity_wbtc: "0".into(),
+        }
+    }
+}
+
+/// One buyer (protection) tier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolBuyerTierConfig {
+    pub name: String,
+    /// The provider tiers that may back its policies, in order of preference.
+    pub backed_by: Vec<String>,
+}
+
+/// The premium model's parameters, decimals in quotes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolPremiumConfig {
+    /// BTC volatility σ, annualised.
+    pub volatility: String,
+    /// The risk-free rate r, annual.
+    pub risk_free_rate: String,
+    /// The fair price is multiplied by 1 + this.
+    pub risk_loading: String,
+    /// ... and by this.
+    pub market_adjustment: String,
+}
+
+impl Default for PoolPremiumConfig {
+    fn default() -> Self {
+        Self {
+            volatility: "0.5".into(),
+            risk_free_rate: "0.02".into(),
+            risk_loading: "0.01".into(),
+            market_adjustment: "1.2".into(),
+        }
+    }
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        let tier = |name: &str, ratio: u32, margin_call: u32, multiplier: &str| PoolTierConfig {
+            name: name.into(),
+            collateral_ratio_bps: ratio,
+            warning_ratio_bps: ratio,
+            margin_call_ratio_bps: margin_call,
+            premium_multiplier: multiplier.into(),
+            capacity_eth: "0".into(),
+            capacity_wbtc: "0".into(),
+        };
+        let buyer = |name: &str, backed_by: &[&str]| PoolBuyerTierConfig {
+            name: name.into(),
+            backed_by: backed_by.iter().map(|s| s.to_string()).collect(),
+        };
+        Self {
+            chain: DEVNET_CHAIN.into(),
+            vault: "pool.vault".into(),
+            wbtc: "token.wbtc".into(),
+            start_block: 0,
+            btc_usd_feed: PYTH_BTC_USD_ID.into(),
+            eth_usd_feed: PYTH_ETH_USD_ID.into(),
+            max_price_age_secs: 120,
+            health_interval_secs: 60,
+            margin_call_grace_secs: 86_400,
+            withdrawal_buffer_bps: 500,
+            default_tier: "balanced".into(),
+            tiers: vec![
+                tier("conservative", 12_500, 11_000, "0.8"),
+                tier("balanced", 13_500, 12_000, "1.0"),
+                tier("aggressive", 15_500, 13_000, "1.2"),
+            ],
+            buyer_tiers: vec![
+                buyer("conservative", &["conservative"]),
+                buyer("standard", &["balanced", "conservative"]),
+                buyer("flexible", &["aggressive", "balanced"]),
+                buyer(
+                    "crash_insurance",
+                    &["aggressive", "balanced", "conservative"],
+                ),
+            ],
+            premium: PoolPremiumConfig::default(),
+        }
     }
 }
 

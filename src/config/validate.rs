@@ -122,6 +122,7 @@ pub(crate) fn validate(config: &Config) -> Vec<RawProblem> {
     // [anyhedge], [api]
     check_anyhedge(&mut out, c);
     check_perp(&mut out, c);
+    check_pool(&mut out, c);
     check_api(&mut out, c);
 
     // [actions.<kind>]
@@ -518,6 +519,242 @@ fn check_perp(out: &mut Problems, c: &Config) {
     out.range(["perp", "paper", "fee_bps"], p.paper.fee_bps, 0..=1_000);
 }
 
+fn check_pool(out: &mut Problems, c: &Config) {
+    use crate::pool::model::Token;
+
+    let p = &c.pool;
+    if !c.chains.contains_key(&p.chain) {
+        out.push(
+            ["pool", "chain"],
+            format!(
+                "expected the name of a [chains.<name>] table ({}), got {:?}",
+                c.chains.keys().cloned().collect::<Vec<_>>().join(", "),
+                p.chain
+            ),
+        );
+    }
+    for (key, value) in [("vault", &p.vault), ("wbtc", &p.wbtc)] {
+        if let Err(why) = check_address_or_name(value) {
+            out.push(["pool", key], why);
+        }
+    }
+    for (key, value) in [
+        ("btc_usd_feed", &p.btc_usd_feed),
+        ("eth_usd_feed", &p.eth_usd_feed),
+    ] {
+        if let Err(why) = check_hex32(value) {
+            out.push(["pool", key], format!("a Pyth price feed id: {why}"));
+        }
+    }
+    out.range(
+        ["pool", "max_price_age_secs"],
+        p.max_price_age_secs,
+        1..=86_400,
+    );
+    out.range(
+        ["pool", "health_interval_secs"],
+        p.health_interval_secs,
+        1..=86_400,
+    );
+    out.range(
+        ["pool", "margin_call_grace_secs"],
+        p.margin_call_grace_secs,
+        0..=86_400 * 30,
+    );
+    out.range(
+        ["pool", "withdrawal_buffer_bps"],
+        p.withdrawal_buffer_bps,
+        0..=10_000,
+    );
+
+    let mut names = std::collections::BTreeSet::new();
+    if p.tiers.is_empty() {
+        out.push(
+            ["pool", "tiers"],
+            "expected at least one [[pool.tiers]] (name, ratios, premium multiplier, capacities)",
+        );
+    }
+    for (i, tier) in p.tiers.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["pool", "tiers"]).index(i).child(key);
+        let mut bad = |key: &str, why: String| out.0.push(RawProblem::new(at(key), why));
+        if !is_tier_name(&tier.name) {
+            bad(
+                "name",
+                format!(
+                    "expected a name of lowercase letters, digits and `_`, got {:?}",
+                    tier.name
+                ),
+            );
+        } else if !names.insert(tier.name.as_str()) {
+            bad("name", format!("tier {:?} is listed twice", tier.name));
+        }
+        let ratios = 10_000..=100_000;
+        let mut ratios_ok = true;
+        for (key, value) in [
+            ("collateral_ratio_bps", tier.collateral_ratio_bps),
+            ("warning_ratio_bps", tier.warning_ratio_bps),
+            ("margin_call_ratio_bps", tier.margin_call_ratio_bps),
+        ] {
+            if !ratios.contains(&value) {
+                ratios_ok = false;
+                bad(
+                    key,
+                    format!("expected basis points from 10000 (100%) to 100000, got {value}"),
+                );
+            }
+        }
+        if ratios_ok {
+            if tier.warning_ratio_bps < tier.margin_call_ratio_bps {
+                bad(
+                    "warning_ratio_bps",
+                    format!(
+                        "expected at least margin_call_ratio_bps ({}), got {}",
+                        tier.margin_call_ratio_bps, tier.warning_ratio_bps
+                    ),
+                );
+            } else if tier.collateral_ratio_bps < tier.warning_ratio_bps {
+                bad(
+                    "collateral_ratio_bps",
+                    format!(
+                        "expected at least warning_ratio_bps ({}): a policy must not start a \
+                         provider below their warning line, got {}",
+                        tier.warning_ratio_bps, tier.collateral_ratio_bps
+                    ),
+                );
+            }
+        }
+        match tier
+            .premium_multiplier
+            .trim()
+            .parse::<rust_decimal::Decimal>()
+        {
+            Ok(v) if v > rust_decimal::Decimal::ZERO && v <= rust_decimal::Decimal::from(100) => {}
+            _ => bad(
+                "premium_multiplier",
+                format!(
+                    "expected a positive decimal up to 100 in quotes, such as \"1.2\", got {:?}",
+                    tier.premium_multiplier
+                ),
+            ),
+        }
+        for (key, text, token) in [
+            ("capacity_eth", &tier.capacity_eth, Token::Eth),
+            ("capacity_wbtc", &tier.capacity_wbtc, Token::Wbtc),
+        ] {
+            if let Err(why) = token.parse_units(text) {
+                bad(
+                    key,
+                    format!("whole tokens in quotes, \"0\" for no limit: {why}"),
+                );
+            }
+        }
+    }
+    if !names.contains(p.default_tier.as_str()) {
+        out.push(
+            ["pool", "default_tier"],
+            format!(
+                "expected one of the [[pool.tiers]] names ({}), got {:?}",
+                names.iter().copied().collect::<Vec<_>>().join(", "),
+                p.default_tier
+            ),
+        );
+    }
+    if p.buyer_tiers.is_empty() {
+        out.push(
+            ["pool", "buyer_tiers"],
+            "expected at least one [[pool.buyer_tiers]] (name and backed_by)",
+        );
+    }
+    let mut buyers = std::collections::BTreeSet::new();
+    for (i, buyer) in p.buyer_tiers.iter().enumerate() {
+        let at = |key: &str| KeyPath::keys(["pool", "buyer_tiers"]).index(i).child(key);
+        if !is_tier_name(&buyer.name) {
+            out.0.push(RawProblem::new(
+                at("name"),
+                format!(
+                    "expected a name of lowercase letters, digits and `_`, got {:?}",
+                    buyer.name
+                ),
+            ));
+        } else if !buyers.insert(buyer.name.as_str()) {
+            out.0.push(RawProblem::new(
+                at("name"),
+                format!("buyer tier {:?} is listed twice", buyer.name),
+            ));
+        }
+        if buyer.backed_by.is_empty() {
+            out.0.push(RawProblem::new(
+                at("backed_by"),
+                "expected at least one provider tier to back it",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (j, backer) in buyer.backed_by.iter().enumerate() {
+            let at = at("backed_by").index(j);
+            if !names.contains(backer.as_str()) {
+                out.0.push(RawProblem::new(
+                    at,
+                    format!(
+                        "expected one of the [[pool.tiers]] names ({}), got {backer:?}",
+                        names.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            } else if !seen.insert(backer.as_str()) {
+                out.0
+                    .push(RawProblem::new(at, format!("{backer:?} is listed twice")));
+            }
+        }
+    }
+    let pr = &p.premium;
+    let decimal = |text: &str| text.trim().parse::<rust_decimal::Decimal>().ok();
+    let zero = rust_decimal::Decimal::ZERO;
+    for (key, text, ok, expected) in [
+        (
+            "volatility",
+            &pr.volatility,
+            decimal(&pr.volatility)
+                .is_some_and(|v| v > zero && v <= rust_decimal::Decimal::from(10)),
+            "a decimal above 0 and at most 10 (0.5 = 50% a year)",
+        ),
+        (
+            "risk_free_rate",
+            &pr.risk_free_rate,
+            decimal(&pr.risk_free_rate)
+                .is_some_and(|v| v >= zero && v <= rust_decimal::Decimal::ONE),
+            "a decimal from 0 to 1 (0.02 = 2% a year)",
+        ),
+        (
+            "risk_loading",
+            &pr.risk_loading,
+            decimal(&pr.risk_loading)
+                .is_some_and(|v| v >= zero && v <= rust_decimal::Decimal::from(10)),
+            "a decimal from 0 to 10 (0.01 = 1%)",
+        ),
+        (
+            "market_adjustment",
+            &pr.market_adjustment,
+            decimal(&pr.market_adjustment)
+                .is_some_and(|v| v > zero && v <= rust_decimal::Decimal::from(10)),
+            "a decimal above 0 and at most 10",
+        ),
+    ] {
+        if !ok {
+            out.push(
+                ["pool", "premium", key],
+                format!("expected {expected} in quotes, got {text:?}"),
+            );
+        }
+    }
+}
+
+/// A tier name: lowercase ASCII letters, digits and `_`, starting with a letter.
+fn is_tier_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 fn check_anyhedge(out: &mut Problems, c: &Config) {
     let a = &c.anyhedge;
     if !c.chains.contains_key(&a.chain) {
@@ -808,6 +1045,35 @@ mod tests {
             [
                 "workers.restart_backoff_max_ms: expected at least workers.restart_backoff_ms \
               (5000), got 1000"
+            ]
+        );
+    }
+
+    #[test]
+    fn pool_tiers_ratios_and_names_are_checked() {
+        let mut c = Config::default();
+        c.pool.tiers[0].margin_call_ratio_bps = 13_000; // above its warning ratio (12500)
+        c.pool.tiers[1].collateral_ratio_bps = 13_000; // below its warning ratio (13500)
+        c.pool.tiers[2].name = "Aggressive".into();
+        c.pool.tiers[2].capacity_eth = "1.5".into();
+        c.pool.buyer_tiers[1].backed_by = vec!["balanced".into(), "balanced".into()];
+        c.pool.premium.risk_free_rate = "2%".into();
+        c.pool.eth_usd_feed = "ETH/USD".into();
+        assert_eq!(
+            lines(&c),
+            [
+                "pool.eth_usd_feed: a Pyth price feed id: expected 32 bytes as 64 hex digits, got \"ETH/USD\"",
+                "pool.tiers[0].warning_ratio_bps: expected at least margin_call_ratio_bps (13000), got 12500",
+                "pool.tiers[1].collateral_ratio_bps: expected at least warning_ratio_bps (13500): a \
+                 policy must not start a provider below their warning line, got 13000",
+                "pool.tiers[2].name: expected a name of lowercase letters, digits and `_`, got \"Aggressive\"",
+                "pool.buyer_tiers[1].backed_by[1]: \"balanced\" is listed twice",
+                "pool.buyer_tiers[2].backed_by[0]: expected one of the [[pool.tiers]] names \
+                 (balanced, conservative), got \"aggressive\"",
+                "pool.buyer_tiers[3].backed_by[0]: expected one of the [[pool.tiers]] names \
+                 (balanced, conservative), got \"aggressive\"",
+                "pool.premium.risk_free_rate: expected a decimal from 0 to 1 (0.02 = 2% a year) in \
+                 quotes, got \"2%\"",
             ]
         );
     }

@@ -57,6 +57,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/010_perp.sql"),
     // 11: when a hedge's current order was last sent.
     include_str!("sql/011_perp_sent_at.sql"),
+    // 12: the pool desk's providers, tiers, policies, allocations and Vault events.
+    include_str!("sql/012_pool.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<u32> {

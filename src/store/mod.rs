@@ -15,6 +15,7 @@ mod migrations;
 mod oracle_cycles;
 mod oracle_slots;
 pub mod perp;
+pub mod pool;
 mod txs;
 mod writer;
 
