@@ -3,9 +3,11 @@
 //! the risk tiers, the policies and their collateral allocation, yield and health in SQLite,
 //! and drives the Vault with the backend key.
 
+pub mod cli;
 pub mod math;
 pub mod model;
 pub mod params;
 
 pub mod pane;
 pub mod requests;
+pub mod sync;

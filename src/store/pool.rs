@@ -896,7 +896,21 @@ pub fn apply_event(
     now: i64,
 ) -> Result<EventOutcome, StoreError> {
     let tx = c.transaction()?;
-    if event_seen(&tx, &key)? {
+    let outcome = apply_event_in(&tx, key, ev, default_tier, now)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// [`apply_event`] inside a transaction the caller owns (the event ingestion's, which moves
+/// the stream's cursor in the same commit).
+pub fn apply_event_in(
+    tx: &Connection,
+    key: EventKey,
+    ev: &VaultEvent,
+    default_tier: &str,
+    now: i64,
+) -> Result<EventOutcome, StoreError> {
+    if event_seen(tx, &key)? {
         return Ok(EventOutcome::Duplicate);
     }
     let tok = ev.token();
@@ -1040,7 +1054,6 @@ pub fn apply_event(
     if let Some(why) = &anomaly {
         journal(&tx, now, "anomaly", &format!("{} {at}", ev.kind()), why)?;
     }
-    tx.commit()?;
     Ok(match anomaly {
         None => EventOutcome::Applied,
         Some(why) => EventOutcome::Anomaly(why),
