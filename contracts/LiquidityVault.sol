@@ -14,17 +14,20 @@ interface ILiquidityVaultToken {
 /// Specification (Hybrid MVP)") ported from Stacks to EVM: native ETH in the place of STX and
 /// an 8-decimal ERC-20 wrapped BTC in the place of sBTC. On chain light, off chain heavy: the
 /// vault holds the pooled funds and tracks only the totals per token (and, as the spec's
-/// optional tracking, the totals locked for policies); every provider's balance, tier, yield
-/// and health lives off chain, in the desk that drives the vault with the backend key.
+/// optional tracking, the totals locked for policies) and, not in the spec, what the
+/// backend approved each provider to withdraw; every provider's balance, tier, yield and
+/// health lives off chain, in the desk that drives the vault with the backend key.
 ///
 /// @dev A token is named by its address: `address(0)` is ETH, `wbtcToken` (set once by the
 /// admin) is WBTC; anything else is `INVALID_TOKEN`. Amounts are base units (wei, sats).
 ///
-/// Who may call what, as in the spec: anyone deposits and withdraws for themselves (the
-/// off-chain side prepares those transactions only after checking the provider's own
-/// balance; the vault cannot, it has none per provider); only `backendPrincipal` locks,
-/// releases and settles; only `admin` (the deployer, fixed) sets the backend principal and,
-/// once, the WBTC token.
+/// Who may call what: anyone deposits for themselves; a provider withdraws for themselves,
+/// but only what the backend approved for them (`approveWithdrawal`, after the desk checked
+/// the provider's own maximum off chain; the vault has no balances per provider, so without
+/// an approval any address could take the whole pool: a deliberate deviation from the
+/// spec, whose Clarity vault trusted the prepared transaction); only `backendPrincipal`
+/// approves withdrawals, locks, releases and settles; only `admin` (the deployer, fixed)
+/// sets the backend principal and, once, the WBTC token.
 ///
 /// Every failure reverts with `PoolError(code)`, the spec's error codes:
 /// 200 NOT_AUTHORIZED, 201 INSUFFICIENT_BALANCE, 202 INVALID_TOKEN, 203 TRANSFER_FAILED,
@@ -56,11 +59,16 @@ contract LiquidityVault {
     uint256 private _totalEthLocked;
     uint256 private _totalWbtcLocked;
     bool private _entered;
+    /// What each provider may still withdraw of each token, as the backend approved it.
+    mapping(address provider => mapping(address token => uint256)) private _withdrawalAllowance;
 
     /// `funds-deposited`: `token` is `address(0)` for ETH.
     event FundsDeposited(address indexed depositor, uint256 amount, address indexed token);
     /// `funds-withdrawn`.
     event FundsWithdrawn(address indexed withdrawer, uint256 amount, address indexed token);
+    /// Not in the spec: the backend set what `provider` may withdraw of `token` to `amount`
+    /// (0 revokes).
+    event WithdrawalApproved(address indexed provider, uint256 amount, address indexed token);
     /// `collateral-locked`: the policies the aggregate `amount` was locked for.
     event CollateralLocked(uint256[] policyIds, uint256 amount, address indexed token);
     /// `collateral-released`.
@@ -151,14 +159,21 @@ contract LiquidityVault {
     }
 
     /// `withdraw-funds`: pays `amount` of `token` out of the pool to the caller. The vault
-    /// knows no provider balances: the off-chain side checks the provider's own balance before
-    /// it prepares this transaction. On chain, `amount` must not exceed what is not locked
-    /// for policies (`total - locked`, `INSUFFICIENT_BALANCE`), and a payout the caller or
-    /// the token refuses is `TRANSFER_FAILED` (as is an `amount` of 0).
+    /// knows no provider balances: the off-chain side checks the provider's own maximum and
+    /// then the backend approves the withdrawal (`approveWithdrawal`). On chain, `amount`
+    /// must not exceed the caller's approval for `token` (`NOT_AUTHORIZED`; the approval goes
+    /// down by `amount`) nor what is not locked for policies (`total - locked`,
+    /// `INSUFFICIENT_BALANCE`), and a payout the caller or the token refuses is
+    /// `TRANSFER_FAILED` (as is an `amount` of 0).
     function withdrawFunds(uint256 amount, address token) external nonReentrant {
         bool isEth = _requireToken(token);
         if (amount == 0) revert PoolError(ERR_TRANSFER_FAILED);
+        uint256 allowance = _withdrawalAllowance[msg.sender][token];
+        if (amount > allowance) revert PoolError(ERR_NOT_AUTHORIZED);
         if (amount > _available(isEth)) revert PoolError(ERR_INSUFFICIENT_BALANCE);
+        unchecked {
+            _withdrawalAllowance[msg.sender][token] = allowance - amount;
+        }
         if (isEth) {
             _totalEthBalance -= amount;
         } else {
@@ -170,6 +185,17 @@ contract LiquidityVault {
 
     // ------------------------------------------------------------------------------------
     // Backend
+
+    /// Not in the spec: sets (does not add to) what `provider` may withdraw of `token` to
+    /// `amount`, which the desk approves after checking the provider's maximum off chain; 0
+    /// revokes. Each `withdrawFunds` spends its amount of it. No funds move, and nothing is
+    /// checked against the totals (`withdrawFunds` does that). Backend only; `INVALID_TOKEN`
+    /// for a token other than ETH and WBTC.
+    function approveWithdrawal(address provider, uint256 amount, address token) external onlyBackend nonReentrant {
+        _requireToken(token);
+        _withdrawalAllowance[provider][token] = amount;
+        emit WithdrawalApproved(provider, amount, token);
+    }
 
     /// `lock-collateral-aggregate`: marks `amount` of `token` as locked for `policyIds`
     /// (the desk keeps which provider backs what). No funds move. Backend only;
@@ -288,6 +314,13 @@ contract LiquidityVault {
     /// `total - locked` for `token`: what withdrawals and new locks may take.
     function availableBalance(address token) external view returns (uint256) {
         return _available(_requireToken(token));
+    }
+
+    /// What `provider` may still withdraw of `token` (approved by the backend, less what it
+    /// has withdrawn since); `INVALID_TOKEN` for a token other than ETH and WBTC.
+    function withdrawalAllowance(address provider, address token) external view returns (uint256) {
+        _requireToken(token);
+        return _withdrawalAllowance[provider][token];
     }
 
     // ------------------------------------------------------------------------------------

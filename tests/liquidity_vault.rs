@@ -1,12 +1,13 @@
 //! `contracts/LiquidityVault.sol` (BitHedge's `liquidity-pool.clar` ported to EVM: ETH for
 //! STX, an 8-decimal WBTC for sBTC) on a real anvil: every function, every error code
 //! (`PoolError(200..=206)`, each path that yields one), every event with its fields, the
-//! reentrancy guard against a receiver that calls back, and the totals, locked totals and
-//! available balances (the per-token readers and the spec's getters, checked against what
-//! the vault really holds) after each step; and a devnet scenario's `pool` seed. The devnet
-//! deploys through `hedgedesk::devnet::pool`; the hostile helpers (a WBTC whose transfers
-//! fail, an address that refuses ETH, a receiver that calls back) are
-//! `contracts/LiquidityVaultTestKit.sol`.
+//! backend's withdrawal approvals (our deviation from the spec: without one nobody
+//! withdraws), the reentrancy guard against a receiver that calls back, and the totals,
+//! locked totals and available balances (the per-token readers and the spec's getters,
+//! checked against what the vault really holds) after each step; and a devnet scenario's
+//! `pool` seed. The devnet deploys through `hedgedesk::devnet::pool`; the hostile helpers
+//! (a WBTC whose transfers fail, an address that refuses ETH, a receiver that calls back)
+//! are `contracts/LiquidityVaultTestKit.sol`.
 //!
 //! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
 
@@ -133,6 +134,21 @@ impl Env {
         LiquidityVault::new(self.vault, self.node.provider().erased())
     }
 
+    /// The backend (the deployer, unless a test made someone else the backend) approves
+    /// `who`'s withdrawal of `amount` of `token`.
+    async fn approve(&self, who: Address, amount: U256, token: Address) -> TransactionReceipt {
+        devnet_pool::approve_withdrawal(&self.wallet(OWNER), self.vault, who, amount, token)
+            .await
+            .unwrap()
+    }
+
+    /// What `who` may still withdraw of `token`.
+    async fn allowance(&self, who: Address, token: Address) -> U256 {
+        devnet_pool::withdrawal_allowance(&self.node.provider(), self.vault, who, token)
+            .await
+            .unwrap()
+    }
+
     async fn eth_balance(&self, who: Address) -> U256 {
         self.node.provider().get_balance(who).await.unwrap()
     }
@@ -219,6 +235,7 @@ fn the_artifact_has_the_ported_abi() {
         functions,
         [
             "admin()",
+            "approveWithdrawal(address,uint256,address)",
             "availableBalance(address)",
             "depositFunds(uint256,address)",
             "getBackendPrincipal()",
@@ -235,6 +252,7 @@ fn the_artifact_has_the_ported_abi() {
             "totalBalance(address)",
             "totalLocked(address)",
             "withdrawFunds(uint256,address)",
+            "withdrawalAllowance(address,address)",
         ]
     );
     assert!(
@@ -259,6 +277,7 @@ fn the_artifact_has_the_ported_abi() {
             "FundsWithdrawn(address,uint256,address) [true, false, true]",
             "SettlementPaid(uint256,address,uint256,address) [true, true, false, true]",
             "WbtcTokenSet(address) [true]",
+            "WithdrawalApproved(address,uint256,address) [true, false, true]",
         ]
     );
     let mut errors: Vec<String> = abi.errors().map(|e| e.signature()).collect();
@@ -544,8 +563,10 @@ async fn deposits_and_withdrawals_move_funds_count_totals_and_emit_events() {
     env.expect((eth_total, U256::ZERO), (btc_total, U256::ZERO))
         .await;
 
-    // Withdrawals: to the caller, who need not be the depositor (the vault has no
-    // per-provider balances; the desk checks before it prepares the transaction).
+    // Withdrawals: to the caller, each approved by the backend first (the vault has no
+    // per-provider balances; the desk checks the provider's maximum before it approves).
+    env.approve(alice, eth(2_000), ETH).await;
+    env.approve(alice, sats(BTC_1 / 2), env.wbtc).await;
     let before = env.eth_balance(alice).await;
     let receipt = devnet_pool::withdraw(&env.wallet(ALICE), env.vault, eth(2_000), ETH)
         .await
@@ -587,7 +608,15 @@ async fn deposits_and_withdrawals_move_funds_count_totals_and_emit_events() {
     env.expect((eth_total, U256::ZERO), (btc_total, U256::ZERO))
         .await;
 
-    // More than the pool holds: 201. Nothing: 203.
+    // Both approvals are spent.
+    assert_eq!(env.allowance(alice, ETH).await, U256::ZERO);
+    assert_eq!(env.allowance(alice, env.wbtc).await, U256::ZERO);
+
+    // More than the pool holds: 201 (even when approved). Nothing: 203. The approved
+    // withdrawer need not be a depositor: the desk decides whom the backend approves.
+    let stranger = env.address(STRANGER);
+    env.approve(stranger, U256::MAX, ETH).await;
+    env.approve(stranger, U256::MAX, env.wbtc).await;
     let w = env.vault(STRANGER);
     assert_eq!(
         code(
@@ -622,6 +651,336 @@ async fn deposits_and_withdrawals_move_funds_count_totals_and_emit_events() {
         code(w.withdrawFunds(U256::from(1u8), ETH).call().await),
         codes::INSUFFICIENT_BALANCE
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Withdrawal approvals (not in the spec: without them anyone could drain the pool)
+
+/// `WithdrawalApproved(provider, amount, token)`, the only vault event of an approval.
+fn approved(provider: Address, amount: U256, token: Address) -> Vec<LiquidityVaultEvents> {
+    vec![LiquidityVaultEvents::WithdrawalApproved(
+        LiquidityVault::WithdrawalApproved {
+            provider,
+            amount,
+            token,
+        },
+    )]
+}
+
+#[tokio::test]
+async fn nobody_withdraws_without_the_backends_approval() {
+    let env = Env::start().await;
+    let (alice, bob) = (env.address(ALICE), env.address(BOB));
+    devnet_pool::deposit_eth(&env.wallet(ALICE), env.vault, eth(5_000))
+        .await
+        .unwrap();
+    devnet_pool::deposit_wbtc(&env.wallet(BOB), env.vault, env.wbtc, sats(3 * BTC_1))
+        .await
+        .unwrap();
+    let held = (eth(5_000), U256::ZERO);
+    let held_btc = (sats(3 * BTC_1), U256::ZERO);
+    env.expect(held, held_btc).await;
+
+    // No approval: 200 for anyone, the depositor included, whatever the amount (also above
+    // what is available: the approval is checked before the balance).
+    for who in [ALICE, BOB, STRANGER, OWNER] {
+        let v = env.vault(who);
+        for (amount, token) in [
+            (U256::from(1u8), ETH),
+            (eth(5_000), ETH),
+            (eth(5_001), ETH),
+            (U256::from(1u8), env.wbtc),
+            (sats(3 * BTC_1 + 1), env.wbtc),
+        ] {
+            assert_eq!(
+                code(v.withdrawFunds(amount, token).call().await),
+                codes::NOT_AUTHORIZED,
+                "dev {who}: {amount} of {token}"
+            );
+        }
+        assert_eq!(env.allowance(env.address(who), ETH).await, U256::ZERO);
+        assert_eq!(env.allowance(env.address(who), env.wbtc).await, U256::ZERO);
+    }
+    // The token is checked first (202), and an amount of 0 is 203 as before.
+    let s = env.vault(STRANGER);
+    assert_eq!(
+        code(s.withdrawFunds(U256::from(1u8), bob).call().await),
+        codes::INVALID_TOKEN
+    );
+    assert_eq!(
+        code(s.withdrawFunds(U256::ZERO, ETH).call().await),
+        codes::TRANSFER_FAILED
+    );
+    // Mined, the withdrawal reverts and nothing moves.
+    let before = env.eth_balance(env.address(STRANGER)).await;
+    let receipt = s
+        .withdrawFunds(eth(1_000), ETH)
+        .gas(300_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(!receipt.status());
+    assert_eq!(
+        env.eth_balance(env.address(STRANGER)).await,
+        before - gas_cost(&receipt)
+    );
+    env.expect(held, held_btc).await;
+    // The devnet helper says so.
+    let err = devnet_pool::withdraw(&env.wallet(ALICE), env.vault, eth(1), ETH)
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("withdrawFunds"), "{err:#}");
+
+    // The reader, like the other per-token readers, knows only ETH and WBTC.
+    assert_eq!(
+        code(env.reader().withdrawalAllowance(alice, bob).call().await),
+        codes::INVALID_TOKEN
+    );
+}
+
+#[tokio::test]
+async fn only_the_backend_approves_known_tokens_and_the_event_says_what() {
+    let env = Env::start().await;
+    let alice = env.address(ALICE);
+    devnet_pool::deposit_eth(&env.wallet(ALICE), env.vault, eth(5_000))
+        .await
+        .unwrap();
+
+    // Not the backend: 200, the provider itself and the future backend included, and
+    // before the token is looked at.
+    for who in [ALICE, BOB, STRANGER, NEW_BACKEND] {
+        let v = env.vault(who);
+        assert_eq!(
+            code(v.approveWithdrawal(alice, eth(1_000), ETH).call().await),
+            codes::NOT_AUTHORIZED,
+            "dev {who}"
+        );
+        assert_eq!(
+            code(
+                v.approveWithdrawal(env.address(who), eth(1_000), ETH)
+                    .call()
+                    .await
+            ),
+            codes::NOT_AUTHORIZED,
+            "dev {who} for itself"
+        );
+        assert_eq!(
+            code(
+                v.approveWithdrawal(alice, eth(1_000), env.address(BOB))
+                    .call()
+                    .await
+            ),
+            codes::NOT_AUTHORIZED,
+            "dev {who}, unknown token"
+        );
+    }
+    // The backend with an unknown token (an account, another ERC-20): 202.
+    let other = *TestToken::deploy(&env.wallet(OWNER), "X".into(), "X".into(), 8, U256::ZERO)
+        .await
+        .unwrap()
+        .address();
+    for bad in [env.address(BOB), other, env.vault] {
+        assert_eq!(
+            code(
+                env.vault(OWNER)
+                    .approveWithdrawal(alice, eth(1_000), bad)
+                    .call()
+                    .await
+            ),
+            codes::INVALID_TOKEN,
+            "{bad}"
+        );
+    }
+    assert_eq!(env.allowance(alice, ETH).await, U256::ZERO);
+
+    // The event: the provider, the amount and the token (provider and token indexed).
+    let receipt = env.approve(alice, eth(2_000), ETH).await;
+    assert_eq!(
+        events(env.vault, &receipt),
+        approved(alice, eth(2_000), ETH)
+    );
+    let log = receipt
+        .logs()
+        .iter()
+        .find(|l| l.address() == env.vault)
+        .unwrap();
+    let topics = log.topics();
+    assert_eq!(topics.len(), 3);
+    assert_eq!(topics[1], alice.into_word());
+    assert_eq!(topics[2], ETH.into_word());
+    let receipt = env.approve(alice, sats(BTC_1), env.wbtc).await;
+    assert_eq!(
+        events(env.vault, &receipt),
+        approved(alice, sats(BTC_1), env.wbtc)
+    );
+    // Per token, and no funds move (nor is anything checked against the totals: the pool
+    // holds no WBTC at all).
+    assert_eq!(env.allowance(alice, ETH).await, eth(2_000));
+    assert_eq!(env.allowance(alice, env.wbtc).await, sats(BTC_1));
+    assert_eq!(env.allowance(env.address(BOB), ETH).await, U256::ZERO);
+    env.expect((eth(5_000), U256::ZERO), (U256::ZERO, U256::ZERO))
+        .await;
+
+    // A new backend approves; the old key may not, and approvals already made stay.
+    devnet_pool::set_backend(&env.wallet(OWNER), env.vault, env.address(NEW_BACKEND))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            env.vault(OWNER)
+                .approveWithdrawal(alice, eth(1), ETH)
+                .call()
+                .await
+        ),
+        codes::NOT_AUTHORIZED
+    );
+    let receipt = devnet_pool::approve_withdrawal(
+        &env.wallet(NEW_BACKEND),
+        env.vault,
+        env.address(BOB),
+        eth(300),
+        ETH,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        events(env.vault, &receipt),
+        approved(env.address(BOB), eth(300), ETH)
+    );
+    assert_eq!(env.allowance(alice, ETH).await, eth(2_000));
+    assert_eq!(env.allowance(env.address(BOB), ETH).await, eth(300));
+}
+
+#[tokio::test]
+async fn a_withdrawal_spends_its_approval_which_the_backend_sets_and_revokes() {
+    let env = Env::start().await;
+    let (alice, bob) = (env.address(ALICE), env.address(BOB));
+    devnet_pool::deposit_eth(&env.wallet(ALICE), env.vault, eth(5_000))
+        .await
+        .unwrap();
+    devnet_pool::deposit_wbtc(&env.wallet(BOB), env.vault, env.wbtc, sats(3 * BTC_1))
+        .await
+        .unwrap();
+    let btc = (sats(3 * BTC_1), U256::ZERO);
+    env.approve(alice, eth(2_000), ETH).await;
+
+    // Above the approval: 200, and nothing moves (mined too), the approval intact.
+    let v = env.vault(ALICE);
+    assert_eq!(
+        code(
+            v.withdrawFunds(eth(2_000) + U256::from(1u8), ETH)
+                .call()
+                .await
+        ),
+        codes::NOT_AUTHORIZED
+    );
+    let before = env.eth_balance(alice).await;
+    let receipt = v
+        .withdrawFunds(eth(2_000) + U256::from(1u8), ETH)
+        .gas(300_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(!receipt.status());
+    assert!(events(env.vault, &receipt).is_empty());
+    assert_eq!(env.eth_balance(alice).await, before - gas_cost(&receipt));
+    assert_eq!(env.allowance(alice, ETH).await, eth(2_000));
+    env.expect((eth(5_000), U256::ZERO), btc).await;
+    // Nor does it cover another token or another provider.
+    assert_eq!(
+        code(v.withdrawFunds(U256::from(1u8), env.wbtc).call().await),
+        codes::NOT_AUTHORIZED
+    );
+    assert_eq!(
+        code(env.vault(BOB).withdrawFunds(eth(1), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+
+    // Two withdrawals that sum to the approval exactly; a third, of anything, is 200.
+    let before = env.eth_balance(alice).await;
+    let first = devnet_pool::withdraw(&env.wallet(ALICE), env.vault, eth(1_200), ETH)
+        .await
+        .unwrap();
+    assert_eq!(env.allowance(alice, ETH).await, eth(800));
+    let second = devnet_pool::withdraw(&env.wallet(ALICE), env.vault, eth(800), ETH)
+        .await
+        .unwrap();
+    assert_eq!(env.allowance(alice, ETH).await, U256::ZERO);
+    assert_eq!(
+        env.eth_balance(alice).await,
+        before + eth(2_000) - gas_cost(&first) - gas_cost(&second)
+    );
+    env.expect((eth(3_000), U256::ZERO), btc).await;
+    assert_eq!(
+        code(v.withdrawFunds(U256::from(1u8), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+
+    // An approval replaces the last one, it does not add to it.
+    env.approve(alice, eth(1_000), ETH).await;
+    env.approve(alice, eth(700), ETH).await;
+    assert_eq!(env.allowance(alice, ETH).await, eth(700));
+    assert_eq!(
+        code(v.withdrawFunds(eth(701), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+    v.withdrawFunds(eth(700), ETH)
+        .call()
+        .await
+        .expect("the whole approval withdraws");
+
+    // Revoked with 0: the event says 0, and nothing may be withdrawn.
+    let receipt = env.approve(alice, U256::ZERO, ETH).await;
+    assert_eq!(
+        events(env.vault, &receipt),
+        approved(alice, U256::ZERO, ETH)
+    );
+    assert_eq!(env.allowance(alice, ETH).await, U256::ZERO);
+    assert_eq!(
+        code(v.withdrawFunds(U256::from(1u8), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+    // Revoking a part-spent approval takes what is left.
+    env.approve(bob, sats(2 * BTC_1), env.wbtc).await;
+    devnet_pool::withdraw(&env.wallet(BOB), env.vault, sats(BTC_1), env.wbtc)
+        .await
+        .unwrap();
+    assert_eq!(env.allowance(bob, env.wbtc).await, sats(BTC_1));
+    env.approve(bob, U256::ZERO, env.wbtc).await;
+    assert_eq!(
+        code(
+            env.vault(BOB)
+                .withdrawFunds(U256::from(1u8), env.wbtc)
+                .call()
+                .await
+        ),
+        codes::NOT_AUTHORIZED
+    );
+    assert_eq!(env.wbtc_balance(bob).await, sats(8 * BTC_1));
+    let btc = (sats(2 * BTC_1), U256::ZERO);
+    env.expect((eth(3_000), U256::ZERO), btc).await;
+
+    // An approval above what is available does not get past the balance: 201, and the
+    // approval is not spent.
+    devnet_pool::lock(&env.wallet(OWNER), env.vault, &[1], eth(1_000), ETH)
+        .await
+        .unwrap();
+    env.approve(alice, eth(10_000), ETH).await;
+    assert_eq!(
+        code(v.withdrawFunds(eth(2_001), ETH).call().await),
+        codes::INSUFFICIENT_BALANCE
+    );
+    devnet_pool::withdraw(&env.wallet(ALICE), env.vault, eth(2_000), ETH)
+        .await
+        .unwrap();
+    assert_eq!(env.allowance(alice, ETH).await, eth(8_000));
+    env.expect((eth(1_000), eth(1_000)), btc).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -699,7 +1058,14 @@ async fn the_backend_locks_releases_and_settles_and_the_totals_follow() {
         .call()
         .await
         .expect("exactly the available balance locks");
-    // Withdrawals may not touch locked funds: 201 although the total covers them.
+    // Withdrawals may not touch locked funds: 201 although the total and the approval
+    // cover them.
+    // (With `backend`, whose wallet keeps count of the deployer's nonce.)
+    for (amount, token) in [(eth(10_000), ETH), (sats(2 * BTC_1), env.wbtc)] {
+        devnet_pool::approve_withdrawal(&backend, env.vault, env.address(ALICE), amount, token)
+            .await
+            .unwrap();
+    }
     let w = env.vault(ALICE);
     assert_eq!(
         code(
@@ -987,8 +1353,13 @@ async fn a_wbtc_token_whose_transfers_fail_is_transfer_failed_and_changes_nothin
         available: sats(3 * BTC_1),
     };
     assert_eq!(totals().await.unwrap(), held);
+    devnet_pool::approve_withdrawal(&env.wallet(OWNER), vault, alice, sats(BTC_1), token)
+        .await
+        .unwrap();
+    let allowance = || devnet_pool::withdrawal_allowance(&reader, vault, alice, token);
 
-    // Withdrawals and settlements the token refuses (false, revert): 203, nothing changes.
+    // Withdrawals and settlements the token refuses (false, revert): 203, nothing changes
+    // (the approval neither).
     for mode in [1u8, 2] {
         set_mode(mode).await;
         assert_eq!(
@@ -1007,11 +1378,25 @@ async fn a_wbtc_token_whose_transfers_fail_is_transfer_failed_and_changes_nothin
             "mode {mode}"
         );
         assert_eq!(totals().await.unwrap(), held);
+        assert_eq!(allowance().await.unwrap(), sats(BTC_1), "mode {mode}");
     }
+    // Mined, a refused payout reverts the whole withdrawal, the approval's spending too.
+    let receipt = v(ALICE)
+        .withdrawFunds(sats(BTC_1), token)
+        .gas(300_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(!receipt.status());
+    assert_eq!(allowance().await.unwrap(), sats(BTC_1));
     set_mode(6).await;
     devnet_pool::withdraw(&env.wallet(ALICE), vault, sats(BTC_1), token)
         .await
         .unwrap();
+    assert_eq!(allowance().await.unwrap(), U256::ZERO);
     set_mode(0).await;
     devnet_pool::settle(
         &env.wallet(OWNER),
@@ -1074,8 +1459,10 @@ async fn an_address_that_refuses_eth_gets_transfer_failed_on_withdraw_and_settle
     let held = (eth(3_000), U256::ZERO);
     let no_btc = (U256::ZERO, U256::ZERO);
     env.expect(held, no_btc).await;
+    env.approve(rejecter, eth(500), ETH).await;
+    env.approve(rejecter, sats(1), env.wbtc).await;
 
-    // Its withdrawal: the vault's ETH send fails, 203 passed on by the receiver.
+    // Its withdrawal, approved: the vault's ETH send fails, 203 passed on by the receiver.
     assert_eq!(
         code(r(ALICE).withdraw(eth(500), ETH).call().await),
         codes::TRANSFER_FAILED
@@ -1092,6 +1479,7 @@ async fn an_address_that_refuses_eth_gets_transfer_failed_on_withdraw_and_settle
         .unwrap();
     assert!(!receipt.status());
     env.expect(held, no_btc).await;
+    assert_eq!(env.allowance(rejecter, ETH).await, eth(500));
     // A settlement paid to it: 203.
     assert_eq!(
         code(
@@ -1146,9 +1534,12 @@ async fn a_receiver_that_reenters_withdraw_or_settle_is_refused() {
         .await
         .unwrap();
     env.expect((eth(10_000), U256::ZERO), no_btc).await;
+    // Approved while the deployer is the backend (the attacker becomes it below).
+    env.approve(env.address(ALICE), eth(7_700), ETH).await;
 
     // Withdraw, re-entering withdraw from `receive`: the inner call is refused, the outer
     // one pays once.
+    env.approve(attacker, eth(1_000), ETH).await;
     mined(a(ALICE).arm(withdraw_call(eth(1_000)), false), "arm")
         .await
         .unwrap();
@@ -1174,6 +1565,7 @@ async fn a_receiver_that_reenters_withdraw_or_settle_is_refused() {
     env.expect((eth(9_000), U256::ZERO), no_btc).await;
 
     // The same, the receiver passing the refusal on: the payout fails, 203, nothing moves.
+    env.approve(attacker, eth(1_000), ETH).await;
     mined(a(ALICE).arm(withdraw_call(eth(1_000)), true), "arm")
         .await
         .unwrap();
@@ -1259,10 +1651,71 @@ async fn a_receiver_that_reenters_withdraw_or_settle_is_refused() {
         .await
         .unwrap();
     env.expect((eth(7_700), eth(1_800)), no_btc).await;
+    assert_eq!(env.allowance(attacker, ETH).await, eth(900));
     assert_eq!(
         revert_of(env.vault(ALICE).withdrawFunds(eth(7_700), ETH).call().await),
         VaultRevert::Pool(codes::INSUFFICIENT_BALANCE)
     );
+}
+
+#[tokio::test]
+async fn a_reentrant_receiver_cannot_withdraw_twice_on_one_approval() {
+    let env = Env::start().await;
+    let attacker = *VaultReentrantReceiver::deploy(&env.wallet(OWNER), env.vault)
+        .await
+        .unwrap()
+        .address();
+    let a = |i| VaultReentrantReceiver::new(attacker, env.wallet(i));
+    let seen = a(STRANGER);
+    let no_btc = (U256::ZERO, U256::ZERO);
+    let reentrant: Bytes = LiquidityVault::Reentrant {}.abi_encode().into();
+    let withdraw_call = |amount| -> Bytes {
+        LiquidityVault::withdrawFundsCall { amount, token: ETH }
+            .abi_encode()
+            .into()
+    };
+    devnet_pool::deposit_eth(&env.wallet(BOB), env.vault, eth(10_000))
+        .await
+        .unwrap();
+
+    // Approved for 1,000 once, it withdraws 1,000 and re-enters for another 1,000: refused,
+    // paid once, the approval used up.
+    env.approve(attacker, eth(1_000), ETH).await;
+    mined(a(ALICE).arm(withdraw_call(eth(1_000)), false), "arm")
+        .await
+        .unwrap();
+    let receipt = mined(a(ALICE).withdraw(eth(1_000), ETH), "withdraw")
+        .await
+        .unwrap();
+    assert_eq!(events(env.vault, &receipt).len(), 1);
+    assert!(seen.attempted().call().await.unwrap());
+    assert!(!seen.reentrySucceeded().call().await.unwrap());
+    assert_eq!(seen.reentryRevert().call().await.unwrap(), reentrant);
+    assert_eq!(seen.received().call().await.unwrap(), eth(1_000));
+    assert_eq!(env.allowance(attacker, ETH).await, U256::ZERO);
+    env.expect((eth(9_000), U256::ZERO), no_btc).await;
+    // And afterwards, not re-entering: nothing left to withdraw.
+    assert_eq!(
+        code(a(ALICE).withdraw(eth(1_000), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+    assert_eq!(
+        code(a(ALICE).withdraw(U256::from(1u8), ETH).call().await),
+        codes::NOT_AUTHORIZED
+    );
+
+    // Approved for 2,000, one withdrawal of 1,000 that re-enters spends only its own 1,000.
+    env.approve(attacker, eth(2_000), ETH).await;
+    mined(a(ALICE).arm(withdraw_call(eth(1_000)), false), "arm")
+        .await
+        .unwrap();
+    mined(a(ALICE).withdraw(eth(1_000), ETH), "withdraw")
+        .await
+        .unwrap();
+    assert!(!seen.reentrySucceeded().call().await.unwrap());
+    assert_eq!(seen.received().call().await.unwrap(), eth(2_000));
+    assert_eq!(env.allowance(attacker, ETH).await, eth(1_000));
+    env.expect((eth(8_000), U256::ZERO), no_btc).await;
 }
 
 // ---------------------------------------------------------------------------------------

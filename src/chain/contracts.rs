@@ -60,16 +60,19 @@ alloy::sol!(
     /// The pool desk's vault (`contracts/LiquidityVault.sol`): BitHedge's
     /// `liquidity-pool.clar` ported to EVM, native ETH (`address(0)`) in the place of STX and
     /// an 8-decimal wrapped BTC (`getWbtcToken`, set once by the admin) in the place of sBTC.
-    /// Anyone `depositFunds(amount, token)` / `withdrawFunds(amount, token)` for themselves
-    /// (a withdrawal at most `total - locked`); the backend principal
+    /// Anyone `depositFunds(amount, token)` for themselves; a provider
+    /// `withdrawFunds(amount, token)` to itself, at most what the backend approved for it
+    /// (`approveWithdrawal(provider, amount, token)` sets the approval, which each withdrawal
+    /// spends; not in the spec) and at most `total - locked`; the backend principal also
     /// `lockCollateralAggregate(policyIds, amount, token)`,
     /// `releaseCollateralAggregate(...)` (no funds move) and `settlePolicy(policyId, buyer,
     /// amount, token)`; the admin (the deployer) `setBackendPrincipal` and, once,
     /// `setWbtcToken`. Every failure is `PoolError(code)` with the spec's codes 200 to 206
     /// (see `crate::devnet::pool::codes`), a re-entry `Reentrant()`. Events
     /// `FundsDeposited`, `FundsWithdrawn`, `CollateralLocked`, `CollateralReleased`,
-    /// `SettlementPaid` (and `BackendPrincipalSet`, `WbtcTokenSet`). Readers per token:
-    /// `totalBalance`, `totalLocked`, `availableBalance`; and the spec's `getTotalEthBalance`,
+    /// `SettlementPaid` (and `WithdrawalApproved`, `BackendPrincipalSet`, `WbtcTokenSet`).
+    /// Readers per token: `totalBalance`, `totalLocked`, `availableBalance`,
+    /// `withdrawalAllowance(provider, token)`; and the spec's `getTotalEthBalance`,
     /// `getTotalWbtcBalance`, `getTotalEthLocked`, `getTotalWbtcLocked`. No constructor
     /// arguments.
     #[sol(rpc)]

@@ -1,8 +1,9 @@
 //! The pool desk's devnet contract: the `LiquidityVault` (`contracts/LiquidityVault.sol`,
 //! BitHedge's `liquidity-pool.clar` on EVM), deployed with its WBTC token set and recorded
 //! in the store as `pool.vault`; and what the demo and the tests do as the providers and as
-//! the backend: deposit ETH or WBTC (with the ERC-20 approval), withdraw, lock and release
-//! policy collateral, settle a policy, read the totals.
+//! the backend: deposit ETH or WBTC (with the ERC-20 approval), approve a provider's
+//! withdrawal and withdraw it, lock and release policy collateral, settle a policy, read the
+//! totals.
 //!
 //! A token is named by its address, as the vault does: [`ETH`] (`Address::ZERO`) or the
 //! WBTC token's address. Amounts are base units (wei, sats). Every send is simulated first
@@ -231,7 +232,41 @@ pub async fn deposit<P: Provider>(
     }
 }
 
-/// `wallet`'s account withdraws `amount` of `token` to itself.
+/// The backend (`backend`'s wallet) sets what the provider `who` may withdraw of `token` to
+/// `amount`, as the desk does after checking `who`'s maximum off chain: the approval is
+/// replaced, not added to (0 revokes it), and each [`withdraw`] by `who` spends its amount of
+/// it.
+pub async fn approve_withdrawal<P: Provider>(
+    backend: &P,
+    vault: Address,
+    who: Address,
+    amount: U256,
+    token: Address,
+) -> anyhow::Result<TransactionReceipt> {
+    mined(
+        LiquidityVault::new(vault, backend).approveWithdrawal(who, amount, token),
+        "LiquidityVault.approveWithdrawal",
+    )
+    .await
+}
+
+/// What the provider `who` may still withdraw of `token` (`withdrawalAllowance`).
+pub async fn withdrawal_allowance<P: Provider>(
+    provider: &P,
+    vault: Address,
+    who: Address,
+    token: Address,
+) -> anyhow::Result<U256> {
+    LiquidityVault::new(vault, provider)
+        .withdrawalAllowance(who, token)
+        .call()
+        .await
+        .with_context(|| format!("LiquidityVault.withdrawalAllowance({who}, {token})"))
+}
+
+/// `wallet`'s account withdraws `amount` of `token` to itself. The backend must have
+/// approved it first ([`approve_withdrawal`] for at least `amount` of `token`, which this
+/// spends); without that the vault reverts `NOT_AUTHORIZED` (200) and nothing is sent.
 pub async fn withdraw<P: Provider>(
     wallet: &P,
     vault: Address,
