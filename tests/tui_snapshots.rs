@@ -2468,3 +2468,770 @@ fn the_perp_pane_while_the_desk_waits() {
     );
     insta::assert_snapshot!("perp_empty", screen);
 }
+
+// ---- Pool tab ----
+
+const VAULT: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const PROVIDER_SAFE: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const PROVIDER_WARN: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+const PROVIDER_CALL: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+const PROVIDER_STALE: &str = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const POLICY_BUYER: &str = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+
+/// The pool as the desk publishes it: ETH and WBTC, the Vault's WBTC 0.0500 above the
+/// books (the mismatch alert); three tiers; four providers (a healthy conservative one,
+/// a balanced one in warning, an aggressive one in margin call, all in WBTC, and a
+/// balanced one in ETH whose health is unknown because ETH/USD is stale); four policies
+/// soonest expiry first (a CALL expired out of the money, a PUT expired in the money, a
+/// PUT and a CALL to come, the last without a price); two withdrawals, one within its
+/// maximum and one above it.
+fn pool_snapshot() -> hedgedesk::pool::pane::PoolSnapshot {
+    use hedgedesk::desks::{JournalLine, Severity};
+    use hedgedesk::pool::pane::{
+        HealthStatus, PolicyRow, PoolSnapshot, PriceLine, ProviderRow, TierRow, TokenRow,
+        WithdrawalRow,
+    };
+    let price = |pair: &str, price: &str, age_secs: u64, stale: bool| PriceLine {
+        pair: pair.into(),
+        price: Some(price.into()),
+        age_secs: Some(age_secs),
+        stale,
+    };
+    let tier = |name: &str,
+                ratio: &str,
+                [capital, locked, limit, earned]: [&str; 4],
+                utilisation_bps: u32,
+                providers: usize,
+                active_policies: usize| TierRow {
+        name: name.into(),
+        collateral_ratio: ratio.into(),
+        capital: capital.into(),
+        locked: locked.into(),
+        capacity_limit: limit.into(),
+        yield_earned: earned.into(),
+        utilisation_bps,
+        providers,
+        active_policies,
+    };
+    #[allow(clippy::too_many_arguments)]
+    let provider = |address: &str,
+                    tier: &str,
+                    (token, total, locked): (&str, &str, &str),
+                    usd: Option<(&str, &str)>,
+                    earned: &str,
+                    ratio: Option<(&str, u32)>,
+                    status: HealthStatus,
+                    since_s_ago: i64| ProviderRow {
+        address: address.into(),
+        tier: tier.into(),
+        balances: vec![(token.into(), total.into(), locked.into())],
+        value_usd: usd.map(|(v, _)| v.into()),
+        locked_usd: usd.map(|(_, l)| l.into()),
+        yield_earned: earned.into(),
+        ratio: ratio.map(|(r, _)| r.into()),
+        ratio_bps: ratio.map(|(_, bps)| bps),
+        status,
+        status_since_ms: Some(NOW - since_s_ago * 1000),
+    };
+    #[allow(clippy::too_many_arguments)]
+    let policy = |id: i64,
+                  kind: &str,
+                  tier: &str,
+                  token: &str,
+                  [strike, amount, premium]: [&str; 3],
+                  expires_in_s: i64,
+                  payout: Option<&str>,
+                  in_the_money: bool| PolicyRow {
+        id,
+        kind: kind.into(),
+        buyer: POLICY_BUYER.into(),
+        tier: tier.into(),
+        token: token.into(),
+        strike: strike.into(),
+        amount: amount.into(),
+        premium: premium.into(),
+        expiry_ms: NOW + expires_in_s * 1000,
+        payout: payout.map(Into::into),
+        in_the_money,
+        status: "active".into(),
+        action: None,
+    };
+    let journal = |ago_s: i64, severity, message: &str| JournalLine {
+        at_ms: NOW - ago_s * 1000,
+        severity,
+        message: message.into(),
+    };
+    PoolSnapshot {
+        chain: "devnet".into(),
+        vault: Some(VAULT.into()),
+        block: Some(18_204),
+        synced_at_ms: Some(NOW - 2_000),
+        prices: vec![
+            price("BTC/USD", "97,012.55", 4, false),
+            price("ETH/USD", "3,047.68", 372, true),
+        ],
+        tokens: vec![
+            TokenRow {
+                token: "ETH".into(),
+                onchain_total: "40.0000".into(),
+                onchain_locked: "12.0000".into(),
+                books_total: "40.0000".into(),
+                books_locked: "12.0000".into(),
+                available: "28.0000".into(),
+                locked_bps: 3_000,
+                mismatch: None,
+            },
+            TokenRow {
+                token: "WBTC".into(),
+                onchain_total: "4.3500".into(),
+                onchain_locked: "2.0500".into(),
+                books_total: "4.3000".into(),
+                books_locked: "2.0500".into(),
+                available: "2.2500".into(),
+                locked_bps: 4_767,
+                mismatch: Some(
+                    "the Vault holds 4.3500 WBTC, the books add up to 4.3000 (+0.0500 unaccounted): not corrected"
+                        .into(),
+                ),
+            },
+        ],
+        tiers: vec![
+            tier(
+                "conservative",
+                "125%",
+                ["$242,531.38", "$77,610.04", "no limit", "$1,204.50"],
+                3_200,
+                1,
+                1,
+            ),
+            tier(
+                "balanced",
+                "135%",
+                ["$116,415.06", "$67,908.79", "$400,000.00", "$2,950.75"],
+                5_833,
+                2,
+                2,
+            ),
+            tier(
+                "aggressive",
+                "155%",
+                ["$58,207.53", "$53,356.90", "$150,000.00", "$3,870.20"],
+                9_167,
+                1,
+                1,
+            ),
+        ],
+        providers: vec![
+            provider(
+                PROVIDER_SAFE,
+                "conservative",
+                ("WBTC", "2.5000", "0.8000"),
+                Some(("$242,531.38", "$77,610.04")),
+                "$1,204.50",
+                Some(("312.50%", 31_250)),
+                HealthStatus::Healthy,
+                2 * 86_400,
+            ),
+            provider(
+                PROVIDER_WARN,
+                "balanced",
+                ("WBTC", "1.2000", "0.7000"),
+                Some(("$116,415.06", "$67,908.79")),
+                "$2,310.75",
+                Some(("128.40%", 12_840)),
+                HealthStatus::Warning,
+                18 * 60,
+            ),
+            provider(
+                PROVIDER_CALL,
+                "aggressive",
+                ("WBTC", "0.6000", "0.5500"),
+                Some(("$58,207.53", "$53,356.90")),
+                "$3,870.20",
+                Some(("121.80%", 12_180)),
+                HealthStatus::MarginCall,
+                4 * 60,
+            ),
+            provider(
+                PROVIDER_STALE,
+                "balanced",
+                ("ETH", "40.0000", "12.0000"),
+                None,
+                "$640.00",
+                None,
+                HealthStatus::Unknown,
+                6 * 60,
+            ),
+        ],
+        policies: vec![
+            policy(
+                9,
+                "CALL",
+                "balanced",
+                "WBTC",
+                ["105,000.00", "0.2500", "0.0011"],
+                -12 * 60,
+                Some("$0.00"),
+                false,
+            ),
+            policy(
+                12,
+                "PUT",
+                "aggressive",
+                "WBTC",
+                ["100,000.00", "0.5000", "0.0042"],
+                -4 * 60,
+                Some("$1,493.73"),
+                true,
+            ),
+            policy(
+                14,
+                "PUT",
+                "conservative",
+                "WBTC",
+                ["92,000.00", "1.0000", "0.0065"],
+                3 * 3_600 + 12 * 60,
+                Some("$0.00"),
+                false,
+            ),
+            policy(
+                15,
+                "CALL",
+                "balanced",
+                "ETH",
+                ["99,000.00", "0.3000", "0.0950"],
+                30 * 3_600,
+                None,
+                false,
+            ),
+        ],
+        withdrawals: vec![
+            WithdrawalRow {
+                id: 7,
+                provider: PROVIDER_WARN.into(),
+                token: "WBTC".into(),
+                amount: "0.2000".into(),
+                max_withdrawable: "0.3400".into(),
+                refused: None,
+                requested_at_ms: NOW - 9 * 60_000,
+                action: None,
+            },
+            WithdrawalRow {
+                id: 8,
+                provider: PROVIDER_CALL.into(),
+                token: "WBTC".into(),
+                amount: "0.1000".into(),
+                max_withdrawable: "0.0000".into(),
+                refused: Some(
+                    "above the maximum 0.0000 WBTC (its policies need 0.5500 WBTC plus the 5% buffer)"
+                        .into(),
+                ),
+                requested_at_ms: NOW - 3 * 60_000,
+                action: None,
+            },
+        ],
+        journal: vec![
+            journal(
+                2,
+                Severity::Failure,
+                "reconciliation: WBTC Vault 4.3500 vs books 4.3000 (+0.0500): not corrected",
+            ),
+            journal(
+                240,
+                Severity::Failure,
+                "0x90F7…b906 (aggressive) margin call: collateral ratio 121.80% below 130%",
+            ),
+            journal(
+                360,
+                Severity::Waiting,
+                "ETH/USD is 6m 12s old (max 2m): 1 provider's health unknown",
+            ),
+            journal(
+                1_080,
+                Severity::Waiting,
+                "0x3C44…93BC (balanced) warning: collateral ratio 128.40% below 135%",
+            ),
+        ],
+        note: None,
+    }
+}
+
+fn pool_state() -> AppState {
+    let mut s = unlocked_state();
+    s.set_pool(Arc::new(pool_snapshot()));
+    press(&mut s, KeyCode::Char('5'));
+    s
+}
+
+/// Moves the selection to the `focus` table's row that `is` picks.
+fn select_pool_row(
+    s: &mut AppState,
+    focus: hedgedesk::tui::state::PoolFocus,
+    is: impl Fn(&AppState) -> bool,
+) {
+    while s.pool_focus != focus {
+        press(s, KeyCode::Right);
+    }
+    press(s, KeyCode::Char('g'));
+    for _ in 0..100 {
+        if is(s) {
+            return;
+        }
+        press(s, KeyCode::Down);
+    }
+    panic!("no such row");
+}
+
+fn select_policy(s: &mut AppState, id: i64) {
+    select_pool_row(s, hedgedesk::tui::state::PoolFocus::Policies, |s| {
+        s.selected_policy().unwrap().id == id
+    });
+}
+
+fn select_withdrawal(s: &mut AppState, id: i64) {
+    select_pool_row(s, hedgedesk::tui::state::PoolFocus::Withdrawals, |s| {
+        s.selected_withdrawal().unwrap().id == id
+    });
+}
+
+fn select_provider(s: &mut AppState, address: &str) {
+    select_pool_row(s, hedgedesk::tui::state::PoolFocus::Providers, |s| {
+        s.selected_provider().unwrap().address == address
+    });
+}
+
+#[test]
+fn the_pool_pane_shows_totals_tiers_providers_with_statuses_and_policies() {
+    use hedgedesk::tui::state::PoolFocus;
+    let mut s = pool_state();
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Pool desk · LiquidityVault on devnet",
+            "Vault 0x5FbDB2315678afecb367f032d93F642f64180aa3 · synced block 18,204 2s ago",
+            "prices BTC/USD 97,012.55 (4s) · ETH/USD 3,047.68 (6m 12s, stale)",
+            "Pool totals per token (2): Vault / books · 1 mismatch",
+            "ETH   Vault 40.0000 locked 12.0000 · books 40.0000 locked 12.0000 · available 28.0000",
+            "locked 30.00%",
+            "locked 47.67%",
+            "✕ WBTC the Vault holds 4.3500 WBTC, the books add up to 4.3000 (+0.0500 unaccounted): not corrected",
+            "Tiers (3)",
+            "conservative",
+            "32.00%",
+            "91.67%",
+            "no limit",
+            "Providers (4) · 1 warning · 1 margin call · 1 unknown",
+            "0x7099…79C8",
+            "2.5000 WBTC",
+            "312.50%",
+            "healthy",
+            "warning",
+            "margin call",
+            "unknown (stale prices)",
+            "no prices",
+            "Policies near expiry or in the money (4) · 1 in the money · 2 expired",
+            "12m ago",
+            "3h 12m",
+            "$1,493.73",
+            "● ITM",
+            "settle due",
+            "expire due",
+            "no price",
+            "Pending withdrawals (2) · 1 above the maximum",
+            "0.2000 WBTC",
+            "within the maximum",
+            "refused: above the maximum 0.0000 WBTC",
+            "Journal (4, newest first) · 2 failures",
+            "09:29:58 reconciliation: WBTC Vault 4.3500 vs books 4.3000 (+0.0500): not corrected",
+            "w approve withdrawal · s settle · x expire · enter detail · left/right providers/policies/withdrawals",
+        ],
+    );
+    insta::assert_snapshot!("pool_pane", screen);
+
+    // At 80x24 the tiers keep their title with the utilisation, the focused table its rows.
+    let small = draw_sized(&s, 80, 24);
+    assert_on_screen(
+        &small,
+        &[
+            "Pool desk · LiquidityVault on devnet",
+            "1 mismatch",
+            "✕ WBTC the Vault holds 4.3500 WBTC",
+            "locked 47.67%",
+            "conservative 32.00%",
+            "aggressive 91.67%",
+            "Providers (4) · 1 warning · 1 margin call · 1 unknown",
+            "healthy",
+            "warning",
+            "margin call",
+            "unknown (stale prices)",
+            "Policies near expiry or in the money (4)",
+            "Pending withdrawals (2)",
+            "Journal (4, newest first) · 2 failures",
+        ],
+    );
+    insta::assert_snapshot!("pool_pane_80x24", small);
+    // Any size draws, down to almost nothing, whichever table has the focus.
+    for _ in 0..3 {
+        for (w, h) in [(200, 60), (60, 16), (40, 12), (20, 6), (4, 4)] {
+            draw_sized(&s, w, h);
+        }
+        press(&mut s, KeyCode::Right);
+    }
+
+    // The selection stays on its rows when the next snapshot re-orders them.
+    select_provider(&mut s, PROVIDER_CALL);
+    select_policy(&mut s, 14);
+    select_withdrawal(&mut s, 8);
+    let mut next = pool_snapshot();
+    next.providers.reverse();
+    next.policies.reverse();
+    next.withdrawals.reverse();
+    s.set_pool(Arc::new(next));
+    assert_eq!(s.selected_provider().unwrap().address, PROVIDER_CALL);
+    assert_eq!(s.selected_policy().unwrap().id, 14);
+    assert_eq!(s.selected_withdrawal().unwrap().id, 8);
+
+    // Right goes round providers, policies, withdrawals; left goes back; up and down move
+    // in the focused table only.
+    assert_eq!(s.pool_focus, PoolFocus::Withdrawals);
+    press(&mut s, KeyCode::Right);
+    assert_eq!(s.pool_focus, PoolFocus::Providers);
+    press(&mut s, KeyCode::Left);
+    assert_eq!(s.pool_focus, PoolFocus::Withdrawals);
+    press(&mut s, KeyCode::Left);
+    assert_eq!(s.pool_focus, PoolFocus::Policies);
+    press(&mut s, KeyCode::Down);
+    assert_ne!(s.selected_policy().unwrap().id, 14);
+    assert_eq!(s.selected_provider().unwrap().address, PROVIDER_CALL);
+    assert_eq!(s.selected_withdrawal().unwrap().id, 8);
+    // Left and right stay the AnyHedge and Perp tabs' there.
+    press(&mut s, KeyCode::Char('4'));
+    press(&mut s, KeyCode::Left);
+    assert_eq!(s.pool_focus, PoolFocus::Policies);
+
+    // A snapshot without rows leaves nothing selected.
+    s.set_pool(Arc::new(hedgedesk::pool::pane::PoolSnapshot::default()));
+    assert!(s.selected_provider().is_none());
+    assert!(s.selected_policy().is_none());
+    assert!(s.selected_withdrawal().is_none());
+}
+
+#[test]
+fn the_pool_detail_overlay() {
+    use hedgedesk::tui::state::{Overlay, PoolItem};
+    let mut s = pool_state();
+    select_provider(&mut s, PROVIDER_CALL);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert_eq!(
+        s.overlay,
+        Some(Overlay::PoolDetail(PoolItem::Provider(
+            PROVIDER_CALL.into()
+        )))
+    );
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Provider 0x90F7…b906 (aggressive) · margin call",
+            PROVIDER_CALL,
+            "0.6000 WBTC · locked 0.5500 WBTC",
+            "$58,207.53 · locked $53,356.90",
+            "121.80%",
+            "margin call since 2026-11-21 09:26 UTC (4m ago)",
+            "aggressive · collateral ratio 155% · utilisation",
+            "1 provider · 1 active policy · capital $58,207.53",
+            "#8 0.1000 WBTC (max 0.0000 WBTC) refused: above the maximum",
+        ],
+    );
+    insta::assert_snapshot!("pool_provider_detail", screen);
+    // Other keys leave it open; esc closes it.
+    assert!(press(&mut s, KeyCode::Char('w')).is_none());
+    assert!(s.overlay.is_some());
+    press(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none());
+
+    // The stale provider says why its health is unknown.
+    select_provider(&mut s, PROVIDER_STALE);
+    press(&mut s, KeyCode::Enter);
+    assert_on_screen(
+        &draw_sized(&s, 120, 40),
+        &[
+            "unknown (stale prices)",
+            "unknown: no fresh prices",
+            "the oracle's prices are missing or stale",
+        ],
+    );
+    press(&mut s, KeyCode::Esc);
+
+    // On a withdrawal, Enter shows its provider.
+    select_withdrawal(&mut s, 7);
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        s.overlay,
+        Some(Overlay::PoolDetail(PoolItem::Provider(
+            PROVIDER_WARN.into()
+        )))
+    );
+    press(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+
+    // On the policies, Enter shows the selected policy.
+    select_policy(&mut s, 12);
+    press(&mut s, KeyCode::Enter);
+    let screen = draw_sized(&s, 120, 40);
+    assert_on_screen(
+        &screen,
+        &[
+            "Policy #12 PUT · in the money",
+            "pays max(0, strike − price) × amount",
+            POLICY_BUYER,
+            "aggressive tier providers, in WBTC",
+            "100,000.00 USD",
+            "0.5000 BTC",
+            "2026-11-21 09:26 UTC (expired 4m ago)",
+            "BTC/USD 97,012.55 (4s old)",
+            "$1,493.73 · ● in the money",
+            "none yet: settle due (s)",
+        ],
+    );
+    insta::assert_snapshot!("pool_policy_detail", screen);
+    press(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn pool_keys_ask_first_and_refuse_what_a_row_does_not_allow() {
+    use hedgedesk::pool::requests::PoolRequest;
+    let pool = |e: Option<Effect>| match e {
+        Some(Effect::Pool(r)) => r,
+        _ => panic!("y sends a Pool request"),
+    };
+    let mut s = pool_state();
+    for tab in ['1', '4', '7'] {
+        press(&mut s, KeyCode::Char(tab));
+        for key in ['w', 'x'] {
+            assert!(press(&mut s, KeyCode::Char(key)).is_none());
+            assert!(s.overlay.is_none(), "{key} on tab {tab} opens nothing");
+            assert!(draw(&s).contains("that key works on tab 5 (Pool)"));
+        }
+    }
+    // The help overlay and the palette list the Pool tab's keys.
+    press(&mut s, KeyCode::Char('?'));
+    assert_on_screen(
+        &draw(&s),
+        &[
+            "5 Pool",
+            "w  approve the selected withdrawal (asks first)",
+            "s  settle the selected in-the-money policy (asks first)",
+            "x  expire the selected policy (asks first)",
+            "move the selection: providers, policies, withdrawals",
+        ],
+    );
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Char(':'));
+    type_text(&mut s, "pool");
+    assert_on_screen(
+        &draw(&s),
+        &[
+            "pool withdraw",
+            "pool settle",
+            "pool expire",
+            "pool detail",
+            "pool focus",
+        ],
+    );
+    press(&mut s, KeyCode::Esc);
+    // `s` stays the AnyHedge tab's settle there.
+    press(&mut s, KeyCode::Char('3'));
+    s.flash = None;
+    press(&mut s, KeyCode::Char('s'));
+    assert!(!draw(&s).contains("tab 5 (Pool)"));
+    press(&mut s, KeyCode::Char('5'));
+
+    // Each key wants its table.
+    assert!(press(&mut s, KeyCode::Char('w')).is_none());
+    assert!(draw(&s).contains("select a withdrawal first (left/right)"));
+    assert!(press(&mut s, KeyCode::Char('s')).is_none());
+    assert!(draw(&s).contains("select a policy first (left/right)"));
+
+    // `w` on the withdrawal within its maximum asks, then sends its id.
+    select_withdrawal(&mut s, 7);
+    s.flash = None;
+    assert!(press(&mut s, KeyCode::Char('w')).is_none());
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Approve withdrawal #7 of 0.2000 WBTC?",
+            &format!("Provider  {PROVIDER_WARN} · tier balanced · warning"),
+            "WBTC 1.2000 (0.7000 locked)",
+            "Amount    0.2000 WBTC · max withdrawable now 0.3400 WBTC",
+            "Requested 2026-11-21 09:21 UTC (9m ago)",
+            "check the maximum again at current prices",
+            &format!("Vault     LiquidityVault {VAULT} on devnet"),
+            "the Vault pays 0.2000 WBTC to the provider,",
+            "One approve_withdrawal action, policy confirm; approve it on the Actions tab (6).",
+        ],
+    );
+    insta::assert_snapshot!("pool_withdraw_confirm", screen);
+    assert_eq!(
+        pool(press(&mut s, KeyCode::Char('y'))),
+        PoolRequest::ApproveWithdrawal { withdrawal_id: 7 }
+    );
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("asked the desk to approve withdrawal #7"));
+
+    // n cancels.
+    press(&mut s, KeyCode::Char('w'));
+    assert!(s.overlay.is_some());
+    assert!(press(&mut s, KeyCode::Char('n')).is_none());
+    assert!(s.overlay.is_none());
+
+    // `w` refuses the withdrawal above its maximum, with the desk's reason.
+    select_withdrawal(&mut s, 8);
+    s.flash = None;
+    assert!(press(&mut s, KeyCode::Char('w')).is_none());
+    assert!(s.overlay.is_none());
+    let screen = draw(&s);
+    assert!(
+        screen.contains("withdrawal #8 exceeds max 0.0000 WBTC"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("pool_withdraw_refused", screen);
+
+    // `s` on the PUT expired in the money asks, then sends its id.
+    select_policy(&mut s, 12);
+    s.flash = None;
+    assert!(press(&mut s, KeyCode::Char('s')).is_none());
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Settle policy #12 PUT?",
+            "Policy    #12 PUT · strike 100,000.00 USD · 0.5000 BTC · premium 0.0042 WBTC",
+            &format!("Buyer     {POLICY_BUYER} · tier aggressive · backed in WBTC"),
+            "Expiry    2026-11-21 09:26 UTC (expired 4m ago) · in the money",
+            "Payout    $1,493.73 at BTC/USD 97,012.55 (4s old)",
+            "settle_policy action",
+            "backing providers are debited pro rata",
+            "One settle_policy action, policy confirm",
+        ],
+    );
+    insta::assert_snapshot!("pool_settle_confirm", screen);
+    assert_eq!(
+        pool(press(&mut s, KeyCode::Char('y'))),
+        PoolRequest::SettlePolicy { policy_id: 12 }
+    );
+    assert!(draw(&s).contains("asked the desk to settle policy #12"));
+
+    // `x` on the CALL expired out of the money asks, then sends its id.
+    select_policy(&mut s, 9);
+    s.flash = None;
+    assert!(press(&mut s, KeyCode::Char('x')).is_none());
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Expire policy #9 CALL?",
+            "expired 12m ago) · out of the money",
+            "propose an expire_policy action",
+            "(releaseCollateralAggregate). Nothing is paid to the buyer.",
+            "One expire_policy action, policy confirm",
+        ],
+    );
+    insta::assert_snapshot!("pool_expire_confirm", screen);
+    assert_eq!(
+        pool(press(&mut s, KeyCode::Char('y'))),
+        PoolRequest::ExpirePolicy { policy_id: 9 }
+    );
+    assert!(draw(&s).contains("asked the desk to expire policy #9"));
+
+    // What `s` and `x` refuse.
+    for (id, key, why) in [
+        (9, 's', "policy #9 is not in the money"),
+        (14, 's', "policy #14 is not in the money"),
+        (15, 's', "policy #15: no price to value it"),
+        (12, 'x', "policy #12 is in the money: settle it"),
+        (14, 'x', "policy #14 expires in 3h 12m"),
+        (15, 'x', "policy #15 expires in 1d 6h"),
+    ] {
+        select_policy(&mut s, id);
+        s.flash = None;
+        assert!(press(&mut s, KeyCode::Char(key)).is_none());
+        assert!(s.overlay.is_none());
+        assert!(draw(&s).contains(why), "{why}:\n{}", draw(&s));
+    }
+
+    // Once the settlement is on its way, neither key asks again.
+    let mut next = pool_snapshot();
+    next.policies[1].action = Some((71, ActionState::Sent));
+    next.withdrawals[0].action = Some((70, ActionState::Proposed));
+    s.set_pool(Arc::new(next));
+    let screen = draw_sized(&s, 120, 40);
+    assert!(screen.contains("#71 sent"), "{screen}");
+    select_policy(&mut s, 12);
+    for key in ['s', 'x'] {
+        s.flash = None;
+        press(&mut s, KeyCode::Char(key));
+        assert!(s.overlay.is_none());
+        assert!(draw(&s).contains("policy #12 on its way: #71 sent"));
+    }
+    select_withdrawal(&mut s, 7);
+    s.flash = None;
+    press(&mut s, KeyCode::Char('w'));
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("withdrawal #7 on its way: #70 proposed"));
+}
+
+#[test]
+fn the_pool_pane_while_the_desk_waits() {
+    let mut s = unlocked_state();
+    press(&mut s, KeyCode::Char('5'));
+    // Before the desk publishes: the chain from the config.
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "Pool desk · LiquidityVault on devnet",
+            "no Vault found yet · no sync yet",
+            "no prices yet",
+            "Nothing synced from the LiquidityVault on devnet yet",
+            "settle_policy        confirm",
+            "approve_withdrawal   confirm",
+            "Journal: nothing to report",
+        ],
+    );
+    insta::assert_snapshot!("pool_waiting", screen);
+    assert!(press(&mut s, KeyCode::Enter).is_none());
+    assert!(draw(&s).contains("no provider selected"));
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Char('s'));
+    assert!(s.overlay.is_none());
+    assert!(draw(&s).contains("no policy selected"));
+
+    // Synced, nothing deposited yet, the desk's note.
+    s.set_pool(Arc::new(hedgedesk::pool::pane::PoolSnapshot {
+        chain: "devnet".into(),
+        vault: Some(VAULT.into()),
+        block: Some(18_190),
+        synced_at_ms: Some(NOW - 45_000),
+        note: Some("no provider has deposited yet".into()),
+        ..Default::default()
+    }));
+    s.flash = None;
+    let screen = draw(&s);
+    assert_on_screen(
+        &screen,
+        &[
+            "synced block 18,190 45s ago",
+            "no provider has deposited yet",
+            "No token totals read from the Vault yet.",
+            "No tiers configured.",
+            "No providers have deposited yet.",
+            "No active policies.",
+            "No withdrawals waiting.",
+        ],
+    );
+    insta::assert_snapshot!("pool_empty", screen);
+}

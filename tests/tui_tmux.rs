@@ -132,7 +132,7 @@ fn unlock(t: &Tmux) {
     t.wait_for("Unlock keystore");
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 9/9");
+    t.wait_for("workers 10/10");
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
     t.keys(&["Enter"]);
     t.literal(TEST_PASSPHRASE);
     t.keys(&["Enter"]);
-    t.wait_for("workers 9/9");
+    t.wait_for("workers 10/10");
     t.wait_for("No actions yet");
     t.keys(&["q"]);
     common::wait_until("the console to quit", Duration::from_secs(15), || {

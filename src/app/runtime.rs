@@ -25,6 +25,9 @@ use crate::perp::desk::executor::HedgeExecutor;
 use crate::perp::desk::{BinanceCredentials, PerpDesk, PerpVenue};
 use crate::perp::pane::PerpSnapshot;
 use crate::perp::requests::PerpRequest;
+use crate::pool::desk::PoolDesk;
+use crate::pool::pane::PoolSnapshot;
+use crate::pool::requests::PoolRequest;
 use crate::prices::PriceCache;
 use crate::store::Store;
 
@@ -73,6 +76,10 @@ pub struct Runtime {
     pub perp: watch::Receiver<Arc<PerpSnapshot>>,
     /// Requests to the perp desk (hedge, close, auto), from the Perp tab.
     pub perp_requests: tokio::sync::mpsc::UnboundedSender<PerpRequest>,
+    /// The Pool tab's snapshot.
+    pub pool: watch::Receiver<Arc<PoolSnapshot>>,
+    /// Requests to the pool desk (withdraw, settle, expire), from the Pool tab.
+    pub pool_requests: tokio::sync::mpsc::UnboundedSender<PoolRequest>,
     /// Where the API listens, once it does (`None` while disabled or not bound yet).
     pub api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
     /// All chains' health, merged for the status bar.
@@ -253,6 +260,23 @@ impl Runtime {
         let perp_requests = desk.requests();
         supervisor.spawn("perp", move |cancel| desk.clone().run(cancel));
 
+        // The pool desk, on the chain its config names.
+        let pool_chain = chains
+            .iter()
+            .find(|c| c.name() == config.pool.chain)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("pool.chain: no [chains.{}]", config.pool.chain))?;
+        let desk = PoolDesk::new(
+            config.clone(),
+            pool_chain,
+            store.clone(),
+            queue.clone(),
+            prices.clone(),
+        );
+        let pool = desk.subscribe();
+        let pool_requests = desk.requests();
+        supervisor.spawn("pool", move |cancel| desk.clone().run(cancel));
+
         // The API listener (AnyHedge REST + WebSocket).
         if config.api.enabled {
             let a = &config.anyhedge;
@@ -283,7 +307,7 @@ impl Runtime {
                 }
             });
         }
-        tracing::info!(%account, workers = 6 + usize::from(config.api.enabled) + 2 * chains.len(), "runtime started");
+        tracing::info!(%account, workers = 7 + usize::from(config.api.enabled) + 2 * chains.len(), "runtime started");
         Ok(Runtime {
             health: supervisor.health(),
             config,
@@ -304,6 +328,8 @@ impl Runtime {
             anyhedge_requests,
             perp,
             perp_requests,
+            pool,
+            pool_requests,
             api_addr,
             chain_status,
             supervisor,

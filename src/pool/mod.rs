@@ -4,6 +4,7 @@
 //! and drives the Vault with the backend key.
 
 pub mod cli;
+pub mod desk;
 pub mod math;
 pub mod model;
 pub mod params;

@@ -914,7 +914,7 @@ pub fn apply_event_in(
         return Ok(EventOutcome::Duplicate);
     }
     let tok = ev.token();
-    let (mut total, mut locked, _, _) = metrics(&tx, tok)?;
+    let (mut total, mut locked, _, _) = metrics(tx, tok)?;
     let at = event_ref(&key);
     let anomaly: Option<String> = match ev {
         VaultEvent::Deposited {
@@ -925,10 +925,10 @@ pub fn apply_event_in(
             total = total
                 .checked_add(*amount)
                 .ok_or_else(|| invalid("the Vault's mirrored total overflows"))?;
-            if provider(&tx, a)?.is_none() {
-                insert_provider(&tx, a, default_tier, now)?;
+            if provider(tx, a)?.is_none() {
+                insert_provider(tx, a, default_tier, now)?;
             }
-            let mut b = balance(&tx, a, tok)?;
+            let mut b = balance(tx, a, tok)?;
             b = TokenBalance::new(
                 b.total
                     .checked_add(*amount)
@@ -936,14 +936,14 @@ pub fn apply_event_in(
                 b.locked,
                 b.accrued_yield,
             );
-            save_balance(&tx, a, tok, &b)?;
+            save_balance(tx, a, tok, &b)?;
             tx.execute(
                 "UPDATE pool_providers SET deposit_count = deposit_count + 1, updated_at = ?2
                  WHERE address = ?1",
                 params![addr_key(a), now],
             )?;
             journal(
-                &tx,
+                tx,
                 now,
                 "deposit",
                 &addr_key(a),
@@ -957,7 +957,7 @@ pub fn apply_event_in(
             ..
         } => {
             total = total.saturating_sub(*amount);
-            match provider(&tx, a)? {
+            match provider(tx, a)? {
                 None => Some(format!(
                     "withdrawal of {} by {a}, who has no account in the books",
                     amount_text(tok, *amount)
@@ -970,7 +970,7 @@ pub fn apply_event_in(
                 Some(p) => {
                     let b = p.balance(tok);
                     save_balance(
-                        &tx,
+                        tx,
                         a,
                         tok,
                         &TokenBalance::new(b.total - amount, b.locked, b.accrued_yield),
@@ -981,7 +981,7 @@ pub fn apply_event_in(
                         params![addr_key(a), now],
                     )?;
                     journal(
-                        &tx,
+                        tx,
                         now,
                         "withdrawal",
                         &addr_key(a),
@@ -995,9 +995,9 @@ pub fn apply_event_in(
             policy_ids, amount, ..
         } => {
             locked = locked.saturating_add(*amount);
-            let problem = mark_onchain_lock(&tx, policy_ids, tok, true, now)?;
+            let problem = mark_onchain_lock(tx, policy_ids, tok, true, now)?;
             journal(
-                &tx,
+                tx,
                 now,
                 "lock",
                 &format!("policies {policy_ids:?}"),
@@ -1018,9 +1018,9 @@ pub fn apply_event_in(
                 None
             };
             locked = locked.saturating_sub(*amount);
-            let marks = mark_onchain_lock(&tx, policy_ids, tok, false, now)?;
+            let marks = mark_onchain_lock(tx, policy_ids, tok, false, now)?;
             journal(
-                &tx,
+                tx,
                 now,
                 "release",
                 &format!("policies {policy_ids:?}"),
@@ -1035,11 +1035,11 @@ pub fn apply_event_in(
             ..
         } => {
             total = total.saturating_sub(*amount);
-            settle(&tx, *policy_id, tok, *amount, *settlement_price, &at, now)?
+            settle(tx, *policy_id, tok, *amount, *settlement_price, &at, now)?
         }
     };
-    save_metrics(&tx, tok, total, locked, Some(key.block_number), now)?;
-    let event_id = record_event(&tx, &key, ev, anomaly.as_deref(), now)?;
+    save_metrics(tx, tok, total, locked, Some(key.block_number), now)?;
+    let event_id = record_event(tx, &key, ev, anomaly.as_deref(), now)?;
     if let (
         VaultEvent::Withdrawn {
             provider: a,
@@ -1049,10 +1049,10 @@ pub fn apply_event_in(
         None,
     ) = (ev, &anomaly)
     {
-        complete_withdrawal_request(&tx, a, tok, *amount, event_id, now)?;
+        complete_withdrawal_request(tx, a, tok, *amount, event_id, now)?;
     }
     if let Some(why) = &anomaly {
-        journal(&tx, now, "anomaly", &format!("{} {at}", ev.kind()), why)?;
+        journal(tx, now, "anomaly", &format!("{} {at}", ev.kind()), why)?;
     }
     Ok(match anomaly {
         None => EventOutcome::Applied,

@@ -87,6 +87,7 @@ async fn event_loop(
     let mut liquidator_rx = None;
     let mut anyhedge_rx = None;
     let mut perp_rx = None;
+    let mut pool_rx = None;
     let mut dirty = true;
 
     if matches!(state.phase, Phase::Unlock(UnlockPhase::Auto)) {
@@ -136,6 +137,9 @@ async fn event_loop(
                         perp_rx = Some(rt.perp.clone());
                         let perp = rt.perp.borrow().clone();
                         state.set_perp(perp);
+                        pool_rx = Some(rt.pool.clone());
+                        let pool = rt.pool.borrow().clone();
+                        state.set_pool(pool);
                         state.chains = rt.chain_status.borrow().clone();
                         runtime = Some(rt);
                         state.phase = Phase::Main;
@@ -200,6 +204,13 @@ async fn event_loop(
                 if let Some(rx) = &mut perp_rx {
                     let snap = rx.borrow_and_update().clone();
                     state.set_perp(snap);
+                }
+                dirty = true;
+            }
+            Ok(()) = changed(&mut pool_rx) => {
+                if let Some(rx) = &mut pool_rx {
+                    let snap = rx.borrow_and_update().clone();
+                    state.set_pool(snap);
                 }
                 dirty = true;
             }
@@ -335,6 +346,11 @@ fn run_effect(
             let Some(rt) = runtime else { return };
             // The outcome shows on the Perp tab: a proposal, a hedge, or a journal line.
             let _ = rt.perp_requests.send(request);
+        }
+        Effect::Pool(request) => {
+            let Some(rt) = runtime else { return };
+            // The outcome shows on the Pool tab's journal.
+            let _ = rt.pool_requests.send(request);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! overrides. The help overlay and the palette are generated from this table.
 //!
 //! A command either works everywhere or belongs to one tab ([`Command::tab`]). Commands of
-//! different tabs may share a key (`enter` opens the detail on tabs 2, 3 and 4); a key pressed
+//! different tabs may share a key (`enter` opens the detail on tabs 2 to 5); a key pressed
 //! on a tab runs that tab's command, else the global one, else another tab's command (which
 //! then says where it works).
 
@@ -43,6 +43,11 @@ pub enum Command {
     PerpAuto,
     PerpDetail,
     PerpFocus,
+    PoolWithdraw,
+    PoolSettle,
+    PoolExpire,
+    PoolDetail,
+    PoolFocus,
 }
 
 impl Command {
@@ -63,6 +68,11 @@ impl Command {
             | Command::PerpAuto
             | Command::PerpDetail
             | Command::PerpFocus => Some(4),
+            Command::PoolWithdraw
+            | Command::PoolSettle
+            | Command::PoolExpire
+            | Command::PoolDetail
+            | Command::PoolFocus => Some(5),
             Command::Approve | Command::Reject => Some(6),
             Command::Quit
             | Command::Help
@@ -228,6 +238,37 @@ pub const COMMANDS: &[(&str, Command, &[&str], &str)] = &[
         Command::PerpFocus,
         &["left", "right"],
         "Perp tab: move the selection between positions and hedges",
+    ),
+    // `s` is also the AnyHedge tab's settle, on its own tab only.
+    (
+        "pool_withdraw",
+        Command::PoolWithdraw,
+        &["w"],
+        "Pool tab: approve the selected withdrawal (asks first)",
+    ),
+    (
+        "pool_settle",
+        Command::PoolSettle,
+        &["s"],
+        "Pool tab: settle the selected in-the-money policy (asks first)",
+    ),
+    (
+        "pool_expire",
+        Command::PoolExpire,
+        &["x"],
+        "Pool tab: expire the selected policy (asks first)",
+    ),
+    (
+        "pool_detail",
+        Command::PoolDetail,
+        &["enter"],
+        "Pool tab: open the selected provider's or policy's detail",
+    ),
+    (
+        "pool_focus",
+        Command::PoolFocus,
+        &["left", "right"],
+        "Pool tab: move the selection: providers, policies, withdrawals",
     ),
 ];
 
@@ -426,6 +467,16 @@ impl Keymap {
             .unwrap_or_else(|| "(unbound)".into())
     }
 
+    /// Whether `ev` is the first of several keys bound to `cmd` (`left` of `left right`):
+    /// a command that cycles goes back on it.
+    pub fn is_first_of_several(&self, cmd: Command, ev: &KeyEvent) -> bool {
+        let key = Key::from_event(ev);
+        self.entries
+            .iter()
+            .find(|(_, c, _, _)| *c == cmd)
+            .is_some_and(|(_, _, keys, _)| keys.len() > 1 && keys[0] == key)
+    }
+
     /// Every key of `cmd`, as `left/right`.
     pub fn all_keys_for(&self, cmd: Command) -> String {
         let keys: Vec<String> = self
@@ -550,10 +601,10 @@ mod tests {
     #[test]
     fn overrides_replace_a_commands_keys() {
         let mut o = BTreeMap::new();
-        o.insert("quit".to_string(), vec!["x".to_string()]);
+        o.insert("quit".to_string(), vec!["ctrl-q".to_string()]);
         let km = Keymap::new(&o);
         assert_eq!(
-            km.lookup(&ev(KeyCode::Char('x'), KeyModifiers::NONE), 6),
+            km.lookup(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL), 6),
             Some(Command::Quit)
         );
         assert_eq!(
@@ -561,6 +612,12 @@ mod tests {
             None
         );
         assert!(check_bindings(&o).is_empty());
+        // `x` is the Pool tab's: a global command may not take it.
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        let problems = check_bindings(&o);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].1.contains("also bound to `pool_expire`"));
     }
 
     #[test]
@@ -592,6 +649,21 @@ mod tests {
         assert_eq!(km.lookup(&key('o'), 4), Some(Command::PerpOpen));
         assert_eq!(km.lookup(&key('c'), 4), Some(Command::PerpClose));
         assert_eq!(km.lookup(&enter, 4), Some(Command::PerpDetail));
+        assert_eq!(km.lookup(&key('w'), 5), Some(Command::PoolWithdraw));
+        assert_eq!(km.lookup(&key('s'), 5), Some(Command::PoolSettle));
+        assert_eq!(km.lookup(&key('s'), 3), Some(Command::AnyHedgeSettle));
+        assert_eq!(km.lookup(&key('x'), 5), Some(Command::PoolExpire));
+        assert_eq!(km.lookup(&enter, 5), Some(Command::PoolDetail));
+        let (left, right) = (
+            ev(KeyCode::Left, KeyModifiers::NONE),
+            ev(KeyCode::Right, KeyModifiers::NONE),
+        );
+        assert_eq!(km.lookup(&right, 5), Some(Command::PoolFocus));
+        assert!(km.is_first_of_several(Command::PoolFocus, &left));
+        assert!(!km.is_first_of_several(Command::PoolFocus, &right));
+        // Elsewhere `w` and `x` say they work on the Pool tab.
+        assert_eq!(km.lookup(&key('w'), 1), Some(Command::PoolWithdraw));
+        assert_eq!(km.lookup(&key('x'), 6), Some(Command::PoolExpire));
         // `c` alone is the Perp tab's; ctrl-c still quits everywhere.
         assert_eq!(km.lookup(&key('c'), 1), Some(Command::PerpClose));
         assert_eq!(

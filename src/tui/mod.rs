@@ -4,6 +4,7 @@ mod app;
 pub mod format;
 pub mod keymap;
 pub mod palette;
+pub mod pool_keys;
 pub mod secret_input;
 pub mod state;
 mod terminal;

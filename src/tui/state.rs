@@ -17,6 +17,8 @@ use crate::desks::Desk;
 use crate::liquidator::pane::{CandidateRow, LiquidatorSnapshot};
 use crate::perp::pane::{Flag, HedgeRow, PerpSnapshot, TraderRow};
 use crate::perp::requests::PerpRequest;
+use crate::pool::pane::{PolicyRow, PoolSnapshot, ProviderRow, WithdrawalRow};
+use crate::pool::requests::PoolRequest;
 
 use super::keymap::Keymap;
 use super::secret_input::SecretInput;
@@ -118,6 +120,8 @@ pub enum Overlay {
     AnyHedgeDetail(AnyHedgeItem),
     /// The Perp tab's detail of a trader position or a hedge (Enter on a row).
     PerpDetail(PerpItem),
+    /// The Pool tab's detail of a provider or a policy (Enter on a row).
+    PoolDetail(PoolItem),
 }
 
 impl Overlay {
@@ -129,6 +133,7 @@ impl Overlay {
             Overlay::LiquidationDetail(_) => Some(Command::LiquidatorDetail),
             Overlay::AnyHedgeDetail(_) => Some(Command::AnyHedgeDetail),
             Overlay::PerpDetail(_) => Some(Command::PerpDetail),
+            Overlay::PoolDetail(_) => Some(Command::PoolDetail),
             Overlay::Help | Overlay::Palette(_) | Overlay::Confirm(_) | Overlay::DeskConfirm(_) => {
                 None
             }
@@ -151,6 +156,42 @@ pub enum PerpFocus {
     #[default]
     Positions,
     Hedges,
+}
+
+/// A row of the Pool tab, by what identifies it across snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolItem {
+    /// A provider, by address.
+    Provider(String),
+    /// A policy, by id.
+    Policy(i64),
+}
+
+/// Which Pool table the selection keys move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PoolFocus {
+    #[default]
+    Providers,
+    Policies,
+    Withdrawals,
+}
+
+impl PoolFocus {
+    const ORDER: [PoolFocus; 3] = [
+        PoolFocus::Providers,
+        PoolFocus::Policies,
+        PoolFocus::Withdrawals,
+    ];
+
+    /// The next table (`back`: the previous one), round the three.
+    pub fn cycle(self, back: bool) -> PoolFocus {
+        let i = PoolFocus::ORDER
+            .iter()
+            .position(|f| *f == self)
+            .unwrap_or(0);
+        let step = if back { PoolFocus::ORDER.len() - 1 } else { 1 };
+        PoolFocus::ORDER[(i + step) % PoolFocus::ORDER.len()]
+    }
 }
 
 /// A row of the AnyHedge tab, by what identifies it across snapshots.
@@ -238,7 +279,7 @@ pub fn trader_label(row: &TraderRow) -> String {
 }
 
 /// An action still on its way, as the refusals name it: `#57 proposed`.
-fn in_flight((id, s): (i64, ActionState)) -> Option<String> {
+pub(super) fn in_flight((id, s): (i64, ActionState)) -> Option<String> {
     (!s.is_terminal()).then(|| format!("#{id} {s}"))
 }
 
@@ -313,6 +354,7 @@ pub enum DeskCommand {
     Liquidator(crate::liquidator::requests::DeskRequest),
     AnyHedge(AnyHedgeRequest),
     Perp(PerpRequest),
+    Pool(PoolRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +431,12 @@ pub struct AppState {
     pub perp_focus: PerpFocus,
     pub perp_positions_pos: ListPosition,
     pub perp_hedges_pos: ListPosition,
+    /// The pool desk's pane, from its worker.
+    pub pool: Arc<PoolSnapshot>,
+    pub pool_focus: PoolFocus,
+    pub pool_providers_pos: ListPosition,
+    pub pool_policies_pos: ListPosition,
+    pub pool_withdrawals_pos: ListPosition,
     pub logs: Arc<LogBuffer>,
     /// Lines scrolled up from the newest; 0 follows new lines.
     pub logs_scroll: usize,
@@ -443,6 +491,10 @@ impl AppState {
             auto: config.perp.auto,
             ..Default::default()
         };
+        let pool = PoolSnapshot {
+            chain: config.pool.chain.clone(),
+            ..Default::default()
+        };
         AppState {
             phase: Phase::Unlock(phase),
             tab: Tab::Actions,
@@ -473,6 +525,11 @@ impl AppState {
             perp_focus: PerpFocus::default(),
             perp_positions_pos: ListPosition::default(),
             perp_hedges_pos: ListPosition::default(),
+            pool: Arc::new(pool),
+            pool_focus: PoolFocus::default(),
+            pool_providers_pos: ListPosition::default(),
+            pool_policies_pos: ListPosition::default(),
+            pool_withdrawals_pos: ListPosition::default(),
             logs,
             logs_scroll: 0,
             now_ms,
@@ -555,6 +612,42 @@ impl AppState {
         );
         self.perp_hedges_pos
             .follow(&self.perp.hedges, hedge.as_ref(), |h: &HedgeRow| &h.id);
+    }
+
+    /// The Pool tab's selected provider.
+    pub fn selected_provider(&self) -> Option<&ProviderRow> {
+        self.pool_providers_pos.pick(&self.pool.providers)
+    }
+
+    /// The Pool tab's selected policy.
+    pub fn selected_policy(&self) -> Option<&PolicyRow> {
+        self.pool_policies_pos.pick(&self.pool.policies)
+    }
+
+    /// The Pool tab's selected withdrawal.
+    pub fn selected_withdrawal(&self) -> Option<&WithdrawalRow> {
+        self.pool_withdrawals_pos.pick(&self.pool.withdrawals)
+    }
+
+    /// Keeps the three selections on the same provider, policy and withdrawal when a new
+    /// snapshot arrives (policies are sorted by expiry, providers may move).
+    pub fn set_pool(&mut self, snap: Arc<PoolSnapshot>) {
+        let provider = self.selected_provider().map(|p| p.address.clone());
+        let policy = self.selected_policy().map(|p| p.id);
+        let withdrawal = self.selected_withdrawal().map(|w| w.id);
+        self.pool = snap;
+        self.pool_providers_pos.follow(
+            &self.pool.providers,
+            provider.as_deref(),
+            |p: &ProviderRow| p.address.as_str(),
+        );
+        self.pool_policies_pos
+            .follow(&self.pool.policies, policy.as_ref(), |p: &PolicyRow| &p.id);
+        self.pool_withdrawals_pos.follow(
+            &self.pool.withdrawals,
+            withdrawal.as_ref(),
+            |w: &WithdrawalRow| &w.id,
+        );
     }
 
     pub fn flash_info(&mut self, msg: impl Into<String>) {
@@ -860,5 +953,102 @@ mod tests {
         state.set_perp(Arc::new(PerpSnapshot::default()));
         assert!(state.selected_trader().is_none());
         assert!(state.selected_hedge().is_none());
+    }
+
+    fn provider(address: &str) -> ProviderRow {
+        ProviderRow {
+            address: address.into(),
+            tier: "Balanced".into(),
+            balances: vec![("WBTC".into(), "1.2000".into(), "0.7000".into())],
+            value_usd: None,
+            locked_usd: None,
+            yield_earned: "$0.00".into(),
+            ratio: None,
+            ratio_bps: None,
+            status: crate::pool::pane::HealthStatus::Healthy,
+            status_since_ms: None,
+        }
+    }
+
+    fn policy(id: i64) -> PolicyRow {
+        PolicyRow {
+            id,
+            kind: "PUT".into(),
+            buyer: "0xbuyer".into(),
+            tier: "Balanced".into(),
+            token: "WBTC".into(),
+            strike: "100,000.00".into(),
+            amount: "0.5000".into(),
+            premium: "0.0042".into(),
+            expiry_ms: 0,
+            payout: None,
+            in_the_money: false,
+            status: "active".into(),
+            action: None,
+        }
+    }
+
+    fn withdrawal(id: i64) -> WithdrawalRow {
+        WithdrawalRow {
+            id,
+            provider: "0xa".into(),
+            token: "WBTC".into(),
+            amount: "0.1000".into(),
+            max_withdrawable: "0.2000".into(),
+            refused: None,
+            requested_at_ms: 0,
+            action: None,
+        }
+    }
+
+    #[test]
+    fn pool_selection_follows_its_rows() {
+        let mut state = AppState::new(
+            Arc::new(Config::default()),
+            Theme::built_in_default(),
+            PathBuf::from("/nonexistent"),
+            PathBuf::from("/nonexistent/keystore.json"),
+            LogBuffer::new(100),
+            0,
+        );
+        // Until the desk publishes, the chain is the config's.
+        assert_eq!(state.pool.chain, "devnet");
+        assert!(state.selected_provider().is_none());
+        let snap = |providers: &[&str], policies: &[i64], withdrawals: &[i64]| {
+            Arc::new(PoolSnapshot {
+                providers: providers.iter().map(|a| provider(a)).collect(),
+                policies: policies.iter().map(|id| policy(*id)).collect(),
+                withdrawals: withdrawals.iter().map(|id| withdrawal(*id)).collect(),
+                ..Default::default()
+            })
+        };
+        state.set_pool(snap(&["0xa", "0xb", "0xc"], &[9, 12, 14], &[7, 8]));
+        state.pool_providers_pos.selected = 1;
+        state.pool_policies_pos.selected = 2;
+        state.pool_withdrawals_pos.selected = 1;
+        // Re-ordered and grown: each selection stays on its row.
+        state.set_pool(snap(&["0xd", "0xc", "0xa", "0xb"], &[14, 15, 9], &[8, 7]));
+        assert_eq!(state.selected_provider().unwrap().address, "0xb");
+        assert_eq!(state.selected_policy().unwrap().id, 14);
+        assert_eq!(state.selected_withdrawal().unwrap().id, 8);
+        // Its row gone: the selection stays where it was, within the rows.
+        state.set_pool(snap(&["0xa"], &[15, 9], &[7]));
+        assert_eq!(state.pool_providers_pos.selected, 0);
+        assert_eq!(state.selected_policy().unwrap().id, 15);
+        assert_eq!(state.selected_withdrawal().unwrap().id, 7);
+        state.set_pool(Arc::new(PoolSnapshot::default()));
+        assert!(state.selected_provider().is_none());
+        assert!(state.selected_policy().is_none());
+        assert!(state.selected_withdrawal().is_none());
+    }
+
+    #[test]
+    fn pool_focus_cycles_both_ways() {
+        use PoolFocus::*;
+        assert_eq!(Providers.cycle(false), Policies);
+        assert_eq!(Policies.cycle(false), Withdrawals);
+        assert_eq!(Withdrawals.cycle(false), Providers);
+        assert_eq!(Providers.cycle(true), Withdrawals);
+        assert_eq!(Withdrawals.cycle(true), Policies);
     }
 }

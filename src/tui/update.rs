@@ -6,9 +6,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::format;
 use super::keymap::Command;
 use super::palette::{self, PaletteTarget};
+use super::pool_keys;
 use super::state::{
     AnyHedgeFocus, AnyHedgeItem, AnyHedgeOp, AppState, ConfirmKind, ConfirmState, DeskCommand,
-    DeskConfirm, Overlay, PaletteState, PerpFocus, PerpItem, Phase, Tab, UnlockPhase,
+    DeskConfirm, Overlay, PaletteState, PerpFocus, PerpItem, Phase, PoolFocus, Tab, UnlockPhase,
     anyhedge_request, flag_labels, perp_close_request, perp_open_request, trader_label,
     trader_numbers,
 };
@@ -22,6 +23,7 @@ use crate::liquidator::pane::RowState;
 use crate::liquidator::requests::DeskRequest as LiquidatorRequest;
 use crate::perp::pane::HedgeRow;
 use crate::perp::requests::PerpRequest;
+use crate::pool::requests::PoolRequest;
 
 pub enum Effect {
     Unlock(Passphrase),
@@ -32,6 +34,7 @@ pub enum Effect {
     Liquidator(LiquidatorRequest),
     AnyHedge(AnyHedgeRequest),
     Perp(PerpRequest),
+    Pool(PoolRequest),
 }
 
 const MIN_PASSPHRASE: usize = 8;
@@ -178,6 +181,10 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
                         state.flash_info(flash);
                         Effect::Perp(request)
                     }
+                    DeskCommand::Pool(request) => {
+                        state.flash_info(pool_keys::asked(&request));
+                        Effect::Pool(request)
+                    }
                 }),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
                 _ => {
@@ -189,7 +196,8 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
         Some(
             overlay @ (Overlay::LiquidationDetail(_)
             | Overlay::AnyHedgeDetail(_)
-            | Overlay::PerpDetail(_)),
+            | Overlay::PerpDetail(_)
+            | Overlay::PoolDetail(_)),
         ) => {
             let cmd = state.keymap.lookup(&key, tab);
             let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
@@ -239,6 +247,14 @@ fn on_main_key(state: &mut AppState, key: KeyEvent) -> Option<Effect> {
         }
     }
     let cmd = state.keymap.lookup(&key, tab)?;
+    // The Pool tab's three tables: the first of the focus keys (left) goes back.
+    if cmd == Command::PoolFocus
+        && state.tab == Tab::Desk(Desk::Pool)
+        && state.keymap.is_first_of_several(cmd, &key)
+    {
+        pool_keys::cycle_focus(state, true);
+        return None;
+    }
     run_command(state, cmd)
 }
 
@@ -337,6 +353,11 @@ fn run_command(state: &mut AppState, cmd: Command) -> Option<Effect> {
                 PerpFocus::Hedges => PerpFocus::Positions,
             };
         }
+        Command::PoolWithdraw => pool_keys::withdraw_confirm(state),
+        Command::PoolSettle => pool_keys::settle_confirm(state),
+        Command::PoolExpire => pool_keys::expire_confirm(state),
+        Command::PoolDetail => pool_keys::open_detail(state),
+        Command::PoolFocus => pool_keys::cycle_focus(state, false),
     }
     None
 }
@@ -364,20 +385,27 @@ fn scroll(state: &mut AppState, delta: isize) {
             PerpFocus::Positions => (&mut state.perp_positions_pos, state.perp.positions.len()),
             PerpFocus::Hedges => (&mut state.perp_hedges_pos, state.perp.hedges.len()),
         },
-        Tab::Desk(_) => return,
+        Tab::Desk(Desk::Pool) => match state.pool_focus {
+            PoolFocus::Providers => (&mut state.pool_providers_pos, state.pool.providers.len()),
+            PoolFocus::Policies => (&mut state.pool_policies_pos, state.pool.policies.len()),
+            PoolFocus::Withdrawals => (
+                &mut state.pool_withdrawals_pos,
+                state.pool.withdrawals.len(),
+            ),
+        },
     };
     pos.step(len, delta);
 }
 
-/// The Liquidations, AnyHedge and Perp tabs' commands work on their tab only; elsewhere
-/// they say so (`that key works on tab 4 (Perp)`). Other commands pass.
+/// The Liquidations, AnyHedge, Perp and Pool tabs' commands work on their tab only;
+/// elsewhere they say so (`that key works on tab 4 (Perp)`). Other commands pass.
 fn on_own_tab(state: &mut AppState, cmd: Command) -> bool {
     let Some(own) = cmd.tab().and_then(Tab::from_number) else {
         return true;
     };
     if !matches!(
         own,
-        Tab::Desk(Desk::Liquidator | Desk::AnyHedge | Desk::Perp)
+        Tab::Desk(Desk::Liquidator | Desk::AnyHedge | Desk::Perp | Desk::Pool)
     ) || state.tab == own
     {
         return true;
@@ -414,7 +442,7 @@ fn asked_perp(state: &AppState, request: &PerpRequest) -> String {
 }
 
 /// `One open_hedge action, policy confirm; approve it on the Actions tab (6).`
-fn policy_line(state: &AppState, kind: ActionKind) -> String {
+pub(super) fn policy_line(state: &AppState, kind: ActionKind) -> String {
     let (mode, then) = match state.config.policy(kind).mode {
         PolicyMode::Auto => ("auto", ""),
         PolicyMode::Confirm => ("confirm", "; approve it on the Actions tab (6)"),

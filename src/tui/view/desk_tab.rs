@@ -1,43 +1,16 @@
-//! A desk's tab. Until the desk's worker lands it says what will live here, and
-//! already shows the desk's policies and its actions in the journal.
+//! A desk's action policies as a small table: each kind the desk proposes, its policy, how
+//! many are open and how many the journal view holds. A desk tab shows it while its desk
+//! has nothing else to show.
 
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::actions::ActionKind;
 use crate::desks::Desk;
 use crate::tui::state::AppState;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, desk: Desk) {
+pub fn policy_lines(state: &AppState, desk: Desk) -> Vec<Line<'static>> {
     let t = &state.theme;
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(
-            format!(" {} desk ", desk.title()),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-
-    let [about, policies] =
-        Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(inner);
-    let text = vec![
-        Line::from(desk.purpose()),
-        Line::from(""),
-        Line::from(Span::styled(
-            format!(
-                "The desk's worker and live pane arrive with issue #{}.",
-                desk.issue()
-            ),
-            Style::new().fg(t.muted),
-        )),
-    ];
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), about);
-
     let mut lines = vec![Line::from(Span::styled(
         "Action kind          policy    open  in journal view",
         Style::new().fg(t.muted).add_modifier(Modifier::BOLD),
@@ -53,5 +26,5 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, desk: Desk) {
             all
         )));
     }
-    frame.render_widget(Paragraph::new(lines), policies);
+    lines
 }

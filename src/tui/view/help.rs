@@ -1,7 +1,8 @@
 //! `?`: every key, generated from the keymap so it can never disagree with it. Keys that
 //! work everywhere on the left, each tab's own keys under the tab's name on the right (one
 //! list when the screen is too narrow for two). On a short screen the blank lines between
-//! the tabs, then the one above the notes, make room.
+//! the tabs, then the one above the notes, make room, then each tab's name moves onto its
+//! first key's line.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,28 +48,66 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         .map(|(_, keys, desc, _)| entry(keys, global_keys, desc))
         .collect();
     // Each tab's keys under its name, a blank line between tabs.
-    let mut right: Vec<Line> = Vec::new();
-    for &n in &tabs {
-        let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
-        if !right.is_empty() {
-            right.push(Line::from(""));
+    let sections: Vec<(String, Vec<(&str, &str)>)> = tabs
+        .iter()
+        .map(|&n| {
+            let title = Tab::from_number(n).map(Tab::title).unwrap_or("");
+            let prefix = format!("{title} tab: ");
+            let entries = rows
+                .iter()
+                .filter(|r| r.3.tab() == Some(n))
+                .map(|(_, keys, desc, _)| {
+                    (keys.as_str(), desc.strip_prefix(&prefix).unwrap_or(desc))
+                })
+                .collect();
+            (format!("{n} {title}"), entries)
+        })
+        .collect();
+    let title_style = Style::new().fg(t.title).add_modifier(Modifier::BOLD);
+    let stacked = |gaps: bool| {
+        let mut lines: Vec<Line> = Vec::new();
+        for (title, entries) in &sections {
+            if gaps && !lines.is_empty() {
+                lines.push(Line::from(""));
+            }
+            lines.push(Line::from(Span::styled(title.clone(), title_style)));
+            lines.extend(
+                entries
+                    .iter()
+                    .map(|(keys, desc)| entry(keys, tab_keys, desc)),
+            );
         }
-        right.push(Line::from(Span::styled(
-            format!("{n} {title}"),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        )));
-        let prefix = format!("{title} tab: ");
-        for (_, keys, desc, _) in rows.iter().filter(|r| r.3.tab() == Some(n)) {
-            let desc = desc.strip_prefix(&prefix).unwrap_or(desc);
-            right.push(entry(keys, tab_keys, desc));
-        }
-    }
+        lines
+    };
     // Lines for the columns inside the popup: the screen less the popup's margin and
     // borders, the notes and the blank line above them.
     let room = area.height.saturating_sub(4 + notes.len() as u16) as usize;
     let fits = |lines: &[Line]| lines.len().max(left.len()) < room;
+    let mut right = stacked(true);
     if !fits(&right) {
-        right.retain(|l| l.width() > 0);
+        right = stacked(false);
+    }
+    // Still too tall: each tab's name goes on its first key's line, left of the keys.
+    if right.len() > room {
+        let width = sections
+            .iter()
+            .filter_map(|(title, entries)| Some(title.len() + 1 + entries.first()?.0.len()))
+            .chain([tab_keys])
+            .max()
+            .unwrap_or(0);
+        right = Vec::new();
+        for (title, entries) in &sections {
+            for (i, (keys, desc)) in entries.iter().enumerate() {
+                let mut line = entry(keys, width, desc);
+                if i == 0 {
+                    let pad = " ".repeat(width.saturating_sub(title.len() + keys.len()));
+                    line.spans[0] = Span::styled(format!("{pad}{keys}  "), key_style);
+                    line.spans
+                        .insert(0, Span::styled(title.clone(), title_style));
+                }
+                right.push(line);
+            }
+        }
     }
     // The blank line above the notes goes last.
     let notes_gap = u16::from(fits(&right));

@@ -11,6 +11,7 @@ mod logs_tab;
 mod oracle_tab;
 mod palette;
 mod perp_tab;
+mod pool_tab;
 mod status_bar;
 pub mod table;
 mod unlock;
@@ -44,7 +45,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
         Tab::Desk(crate::desks::Desk::Liquidator) => liquidator_tab::render(frame, body, state),
         Tab::Desk(crate::desks::Desk::AnyHedge) => anyhedge_tab::render(frame, body, state),
         Tab::Desk(crate::desks::Desk::Perp) => perp_tab::render(frame, body, state),
-        Tab::Desk(desk) => desk_tab::render(frame, body, state, desk),
+        Tab::Desk(crate::desks::Desk::Pool) => pool_tab::render(frame, body, state),
         Tab::Actions => actions_tab::render(frame, body, state),
         Tab::Logs => logs_tab::render(frame, body, state),
     }
@@ -63,6 +64,7 @@ pub fn render(frame: &mut Frame, state: &AppState) {
             anyhedge_tab::render_detail(frame, area, state, *item)
         }
         Some(Overlay::PerpDetail(item)) => perp_tab::render_detail(frame, area, state, item),
+        Some(Overlay::PoolDetail(item)) => pool_tab::render_detail(frame, area, state, item),
     }
 }
 

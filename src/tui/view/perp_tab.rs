@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Wrap};
 
 use super::table::{Columns, fitted_table, visible};
-use super::widgets::{self, detail_popup, empty, journal_line, label, section};
+use super::widgets::{self, detail_popup, empty, label, section};
 use crate::actions::ActionKind;
 use crate::perp::pane::{Flag, HedgeRow, PerpSnapshot, TraderRow, VaultRow};
 use crate::tui::format::{self, countdown, percent_bps, signed};
@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(header), header_area);
-    render_footer(frame, footer_area, state, snap);
+    widgets::journal_footer(frame, footer_area, &state.theme, &snap.journal);
 
     let idle = snap.block.is_none()
         && snap.vaults.is_empty()
@@ -641,31 +641,6 @@ fn hedge_cells(t: &Theme, now_ms: i64, h: &HedgeRow) -> Vec<Line<'static>> {
         expiry,
         note,
     ]
-}
-
-/// The newest journal lines: failures in the error colour, waiting in the warn colour.
-fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, snap: &PerpSnapshot) {
-    if area.height == 0 {
-        return;
-    }
-    let t = &state.theme;
-    let title = match (snap.journal.len(), snap.failures()) {
-        (0, _) => "Journal: nothing to report".to_string(),
-        (n, 0) => format!("Journal ({n}, newest first)"),
-        (n, 1) => format!("Journal ({n}, newest first) · 1 failure"),
-        (n, f) => format!("Journal ({n}, newest first) · {f} failures"),
-    };
-    let block = section(t, title, None);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let width = inner.width as usize;
-    let lines: Vec<Line<'static>> = snap
-        .journal
-        .iter()
-        .take(inner.height as usize)
-        .map(|j| journal_line(t, j, width))
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The overlay Enter opens: everything about a trader position or a hedge.

@@ -57,6 +57,45 @@ pub fn journal_line(t: &Theme, j: &JournalLine, width: usize) -> Line<'static> {
     ])
 }
 
+/// A desk's journal as a tab's footer: its title counts the lines and the failures, the
+/// newest lines below it as they fit.
+pub fn journal_footer(frame: &mut Frame, area: Rect, t: &Theme, journal: &[JournalLine]) {
+    if area.height == 0 {
+        return;
+    }
+    let failures = journal
+        .iter()
+        .filter(|j| j.severity == Severity::Failure)
+        .count();
+    let title = match (journal.len(), failures) {
+        (0, _) => "Journal: nothing to report".to_string(),
+        (n, 0) => format!("Journal ({n}, newest first)"),
+        (n, 1) => format!("Journal ({n}, newest first) · 1 failure"),
+        (n, f) => format!("Journal ({n}, newest first) · {f} failures"),
+    };
+    let block = section(t, title, None);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let lines: Vec<Line<'static>> = journal
+        .iter()
+        .take(inner.height as usize)
+        .map(|j| journal_line(t, j, width))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `━━━━━━────`: a gauge `width` columns wide for a table cell, `bps` of `full_bps`
+/// filled (rounded down, so a sliver is never shown as more than it is).
+pub fn bar(bps: u32, full_bps: u32, width: usize, filled: Style, t: &Theme) -> Vec<Span<'static>> {
+    let full_bps = full_bps.max(1);
+    let n = (u64::from(bps.min(full_bps)) * width as u64 / u64::from(full_bps)) as usize;
+    vec![
+        Span::styled("━".repeat(n), filled),
+        Span::styled("─".repeat(width - n), Style::new().fg(t.muted)),
+    ]
+}
+
 /// A detail row's label: muted, padded to 12 columns.
 pub fn label(t: &Theme, s: &str) -> Span<'static> {
     Span::styled(format!("{s:<12}"), Style::new().fg(t.muted))
@@ -197,5 +236,21 @@ mod tests {
         assert_eq!(wrapped_height(&words, 10), 2);
         assert_eq!(wrapped_height(&words, 6), 3);
         assert_eq!(wrapped_height(&words, 14), 1);
+    }
+
+    #[test]
+    fn bars_fill_in_proportion_and_stop_full() {
+        let t = Theme::built_in_default();
+        let text = |bps| {
+            bar(bps, 10_000, 10, Style::new(), &t)
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert_eq!(text(0), "──────────");
+        assert_eq!(text(4_200), "━━━━──────");
+        assert_eq!(text(999), "──────────");
+        assert_eq!(text(10_000), "━━━━━━━━━━");
+        assert_eq!(text(25_000), "━━━━━━━━━━");
     }
 }

@@ -1,0 +1,384 @@
+//! The pool desk's worker: finds the Vault, keeps the tiers in the store in step with the
+//! config, follows the Vault's events into the books ([`crate::pool::sync`]), and every
+//! cycle reconciles the Vault's on-chain totals with the providers' books (a difference is
+//! an alert on the pane and in the log, never corrected), runs the health monitor on its
+//! schedule (status transitions with their time; stale prices → unknown, never healthy),
+//! and publishes the Pool tab's snapshot.
+
+pub mod snapshot;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use alloy::providers::Provider as _;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::model::{Prices, Token};
+use super::pane::PoolSnapshot;
+use super::params::PoolParams;
+use super::requests::PoolRequest;
+use super::sync::{VaultHandler, vault_stream};
+use crate::actions::ActionQueue;
+use crate::chain::Chain;
+use crate::chain::contracts::LiquidityVault;
+use crate::chain::ingest::{IngestConfig, run_stream};
+use crate::config::Config;
+use crate::desks::{JournalLine, Severity};
+use crate::prices::PriceCache;
+use crate::store::Store;
+use crate::store::pool::PolicyFilter;
+
+/// How often to look again for a Vault that is not deployed yet.
+const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(3);
+/// A cycle at least this often.
+const TICK: Duration = Duration::from_secs(2);
+/// Journal lines the pane keeps.
+const JOURNAL: usize = 50;
+/// Active policies the pane lists.
+const POLICIES_SHOWN: u64 = 200;
+
+#[derive(Clone)]
+pub struct PoolDesk {
+    pub config: Arc<Config>,
+    pub chain: Chain,
+    pub store: Store,
+    pub queue: ActionQueue,
+    pub prices: PriceCache,
+    pane: Arc<watch::Sender<Arc<PoolSnapshot>>>,
+    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PoolRequest>>>,
+    requests_tx: mpsc::UnboundedSender<PoolRequest>,
+}
+
+/// What the desk remembers between cycles (all of it can be lost on a restart).
+#[derive(Default)]
+struct Memory {
+    /// Tokens whose books disagree with the Vault right now (said once per change).
+    mismatched: BTreeSet<(Token, String)>,
+    last_health_ms: Option<i64>,
+    said_stale: bool,
+}
+
+impl PoolDesk {
+    pub fn new(
+        config: Arc<Config>,
+        chain: Chain,
+        store: Store,
+        queue: ActionQueue,
+        prices: PriceCache,
+    ) -> Self {
+        let empty = PoolSnapshot {
+            chain: chain.name().to_string(),
+            ..PoolSnapshot::default()
+        };
+        let (requests_tx, requests) = mpsc::unbounded_channel();
+        Self {
+            config,
+            chain,
+            store,
+            queue,
+            prices,
+            pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            requests: Arc::new(tokio::sync::Mutex::new(requests)),
+            requests_tx,
+        }
+    }
+
+    pub fn requests(&self) -> mpsc::UnboundedSender<PoolRequest> {
+        self.requests_tx.clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<PoolSnapshot>> {
+        self.pane.subscribe()
+    }
+
+    fn publish(&self, change: impl FnOnce(&mut PoolSnapshot)) {
+        self.pane.send_modify(|snapshot| {
+            let mut next = (**snapshot).clone();
+            change(&mut next);
+            *snapshot = Arc::new(next);
+        });
+    }
+
+    /// Says something on the pane's journal and in the log.
+    pub fn journal(&self, severity: Severity, message: String) {
+        match severity {
+            Severity::Failure => tracing::warn!(desk = "pool", "{message}"),
+            Severity::Waiting => tracing::info!(desk = "pool", "{message}"),
+        }
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        self.publish(|s| {
+            s.journal.insert(
+                0,
+                JournalLine {
+                    at_ms,
+                    severity,
+                    message,
+                },
+            );
+            s.journal.truncate(JOURNAL);
+        });
+    }
+
+    async fn resolve(&self, what: &str) -> anyhow::Result<Option<(Address, u64)>> {
+        if let Ok(address) = what.trim().parse::<Address>() {
+            return Ok(Some((address, 0)));
+        }
+        Ok(self
+            .store
+            .deployment(self.chain.chain_id(), what.trim())
+            .await?
+            .map(|d| (d.address, d.block_number)))
+    }
+
+    /// The Vault (and its deployment block) and the WBTC token, once both are known.
+    async fn find_contracts(
+        &self,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Option<(Address, u64, Address)>> {
+        let p = &self.config.pool;
+        loop {
+            if let (Some((vault, block)), Some((wbtc, _))) =
+                (self.resolve(&p.vault).await?, self.resolve(&p.wbtc).await?)
+            {
+                return Ok(Some((vault, block.max(p.start_block), wbtc)));
+            }
+            self.publish(|s| {
+                s.note = Some(format!(
+                    "waiting for {:?} and {:?} on {} (hedgedesk devnet up deploys them)",
+                    p.vault,
+                    p.wbtc,
+                    self.chain.name()
+                ))
+            });
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(WAIT_FOR_CONTRACT) => {}
+            }
+        }
+    }
+
+    /// Runs until `cancel`.
+    pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let params = PoolParams::from_config(&self.config.pool)
+            .map_err(|e| anyhow::anyhow!("[pool]: {e}"))?;
+        let Some((vault, from_block, wbtc)) = self.find_contracts(&cancel).await? else {
+            return Ok(());
+        };
+        self.store
+            .pool_sync_tiers(params.tiers.clone(), chrono::Utc::now().timestamp_millis())
+            .await?;
+        self.publish(|s| {
+            s.vault = Some(vault.to_checksum(None));
+            s.note = None;
+        });
+
+        let chain_config = self
+            .config
+            .chains
+            .get(self.chain.name())
+            .cloned()
+            .unwrap_or_default();
+        let (notices_tx, mut notices) = mpsc::channel(64);
+        let stream_cancel = cancel.child_token();
+        let _stop_stream = stream_cancel.clone().drop_guard();
+        let mut stream = tokio::spawn(run_stream(
+            self.chain.provider(),
+            self.store.clone(),
+            vault_stream(self.chain.chain_id(), vault, from_block),
+            Arc::new(VaultHandler {
+                vault,
+                wbtc,
+                default_tier: params.default_tier.clone(),
+            }),
+            notices_tx,
+            IngestConfig::from_chain(&chain_config),
+            stream_cancel,
+        ));
+
+        let mut memory = Memory::default();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let requests = self.requests.clone();
+        let mut requests = requests.lock().await;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                ended = &mut stream => {
+                    return match ended {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => Err(anyhow::anyhow!("the vault event stream panicked: {e}")),
+                    };
+                }
+                Some(_) = notices.recv() => {}
+                Some(request) = requests.recv() => self.answer(request),
+                _ = tick.tick() => {}
+            }
+            while notices.try_recv().is_ok() {}
+            if let Err(e) = self.cycle(vault, wbtc, &params, &mut memory).await {
+                self.journal(Severity::Failure, format!("cycle failed: {e:#}"));
+            }
+        }
+    }
+
+    /// The tab's `w`, `s` and `x` need the desk's on-chain actions, which are not wired
+    /// yet: say so instead of pretending.
+    fn answer(&self, request: PoolRequest) {
+        self.journal(
+            Severity::Failure,
+            format!("{request:?}: the pool desk does not carry out withdrawals, settlements and expiries yet (#9 in progress); nothing was done"),
+        );
+    }
+
+    async fn cycle(
+        &self,
+        vault: Address,
+        wbtc: Address,
+        params: &PoolParams,
+        memory: &mut Memory,
+    ) -> anyhow::Result<()> {
+        let now = chrono::Utc::now();
+        let now_ms = now.timestamp_millis();
+        self.reconcile(vault, wbtc, memory, now_ms).await?;
+
+        let cache = self.prices.snapshot();
+        let prices: Option<Prices> = params.fresh_prices(&cache, now.timestamp());
+        let health_every = i64::try_from(self.config.pool.health_interval_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000);
+        if memory
+            .last_health_ms
+            .is_none_or(|at| now_ms - at >= health_every)
+        {
+            memory.last_health_ms = Some(now_ms);
+            let grace_ms = i64::try_from(self.config.pool.margin_call_grace_secs)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000);
+            let transitions = self
+                .store
+                .pool_health_check(prices, grace_ms, now_ms)
+                .await?;
+            for t in transitions {
+                let severity = match t.to {
+                    crate::pool::model::ProviderStatus::Healthy => Severity::Waiting,
+                    _ => Severity::Failure,
+                };
+                self.journal(
+                    severity,
+                    format!(
+                        "provider {}: {} → {}{}",
+                        t.provider,
+                        t.from.label(),
+                        t.to.label(),
+                        t.ratio_bps
+                            .map(|r| format!(" (collateral ratio {}.{:02}%)", r / 100, r % 100))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+            if prices.is_none() && !memory.said_stale {
+                self.journal(
+                    Severity::Failure,
+                    format!(
+                        "no fresh BTC/USD and ETH/USD prices (older than {}s or missing): provider health is unknown",
+                        self.config.pool.max_price_age_secs
+                    ),
+                );
+            }
+            memory.said_stale = prices.is_none();
+        }
+
+        let age = |feed: &alloy::primitives::B256| {
+            cache.get(feed).and_then(|p| {
+                let scaled = u128::try_from(p.scaled(8)?).ok()?;
+                Some((scaled, p.age_secs(now.timestamp())))
+            })
+        };
+        let metrics = self.store.pool_metrics().await?;
+        let tiers = self.store.pool_tiers().await?;
+        let providers = self.store.pool_providers().await?;
+        let policies = self
+            .store
+            .pool_policies(PolicyFilter {
+                status: Some(crate::pool::model::PolicyStatus::Active),
+                provider: None,
+                limit: Some(POLICIES_SHOWN),
+            })
+            .await?;
+        let withdrawals = self.store.pool_withdrawals(true, 100).await?;
+        let head = self.chain.provider().get_block_number().await.ok();
+        self.publish(|s| {
+            s.block = head;
+            s.synced_at_ms = Some(now_ms);
+            s.prices = snapshot::price_lines(
+                age(&params.btc_usd_feed),
+                age(&params.eth_usd_feed),
+                self.config.pool.max_price_age_secs,
+            );
+            s.tokens = snapshot::token_rows(&metrics);
+            s.tiers = snapshot::tier_rows(&tiers, prices);
+            s.providers = snapshot::provider_rows(&providers);
+            s.policies = snapshot::policy_rows(&policies, prices);
+            s.withdrawals = snapshot::withdrawal_rows(&withdrawals);
+        });
+        Ok(())
+    }
+
+    /// Reads the Vault's totals at the head, records them, and compares them with the sum
+    /// of the providers' books: each difference is an alert (said once per change), never
+    /// a correction.
+    async fn reconcile(
+        &self,
+        vault: Address,
+        wbtc: Address,
+        memory: &mut Memory,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let provider = self.chain.provider();
+        let block = provider.get_block_number().await?;
+        let instance = LiquidityVault::new(vault, &provider);
+        for (token, address) in [(Token::Eth, Address::ZERO), (Token::Wbtc, wbtc)] {
+            let total = instance
+                .totalBalance(address)
+                .block(block.into())
+                .call()
+                .await?;
+            let locked = instance
+                .totalLocked(address)
+                .block(block.into())
+                .call()
+                .await?;
+            let (total, locked) = (
+                u128::try_from(total).map_err(|_| anyhow::anyhow!("{token} total overflows"))?,
+                u128::try_from(locked).map_err(|_| anyhow::anyhow!("{token} locked overflows"))?,
+            );
+            self.store
+                .pool_set_onchain_totals(token, total, locked, block, now_ms)
+                .await?;
+        }
+        let metrics = self.store.pool_metrics().await?;
+        let now: BTreeSet<(Token, String)> = metrics
+            .iter()
+            .filter_map(|m| {
+                m.mismatch()
+                    .map(|d| (m.token, snapshot::mismatch_line(m, d)))
+            })
+            .collect();
+        for (_, line) in now.difference(&memory.mismatched) {
+            self.journal(Severity::Failure, format!("reconciliation: {line}"));
+        }
+        for (token, _) in memory.mismatched.difference(&now) {
+            if !now.iter().any(|(t, _)| t == token) {
+                self.journal(
+                    Severity::Waiting,
+                    format!("reconciliation: {token} agrees with the books again"),
+                );
+            }
+        }
+        memory.mismatched = now;
+        Ok(())
+    }
+}
