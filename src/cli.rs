@@ -77,7 +77,7 @@ pub enum Command {
     Perp(crate::perp::cli::PerpCommand),
     /// Pool desk: BitHedge liquidity providers, policies and settlement
     #[command(subcommand)]
-    Pool(DeskCommand),
+    Pool(crate::pool::cli::PoolCommand),
     /// Local devnet: anvil with every hedgedesk contract deployed and seeded
     #[command(subcommand)]
     Devnet(DevnetCommand),

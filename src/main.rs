@@ -78,7 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Liquidator(cmd) => desk_command(Desk::Liquidator, cmd, &cli.global),
         Command::Anyhedge(cmd) => hedgedesk::anyhedge::cli::run(cmd, &cli.global),
         Command::Perp(cmd) => hedgedesk::perp::cli::run(cmd, &cli.global),
-        Command::Pool(cmd) => desk_command(Desk::Pool, cmd, &cli.global),
+        Command::Pool(cmd) => hedgedesk::pool::cli::run(cmd, &cli.global),
         Command::Devnet(cmd) => {
             let ctx = AppContext::load(&cli.global)?;
             let _guard = command_logging(&ctx)?;
