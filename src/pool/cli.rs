@@ -60,6 +60,30 @@ totals in the books, and the Vault's locked total equals the collateral of the a
 whose aggregate lock the Vault confirmed (the books' locked total is shown beside it)."
     )]
     Reconcile(ReconcileArgs),
+    /// Record a provider's request to withdraw, checked against their maximum now (their
+    /// available balance less what their backed policies need plus [pool]
+    /// withdrawal_buffer_bps). Writes the store only: the operator approves it on the Pool
+    /// tab (`w`) and the provider then withdraws from the Vault. Prints the maximum and
+    /// `requested #<id>` (exit 0), or the refusal and its reason (exit 1; the refused request
+    /// is kept). A bad flag prints `error: <field>: <reason>`, exits 2 and writes nothing
+    #[command(
+        after_help = "No prices are read here: a provider who backs active policies needs the \
+desk's fresh prices for a maximum, so their request is refused (ask again on the Pool tab's desk)."
+    )]
+    RequestWithdrawal(RequestWithdrawalArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestWithdrawalArgs {
+    /// The provider's address (0x…)
+    #[arg(long, value_name = "0x…")]
+    pub provider: String,
+    /// The token to withdraw
+    #[arg(long, value_name = "eth|wbtc")]
+    pub token: String,
+    /// Whole tokens (e.g. 0.5)
+    #[arg(long, value_name = "TOKENS", allow_negative_numbers = true)]
+    pub amount: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -169,6 +193,93 @@ pub fn run(cmd: PoolCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             reconcile(&args, &ctx, &store)
         }
         PoolCommand::Quote(args) => quote_command(&args, global),
+        PoolCommand::RequestWithdrawal(args) => {
+            let input = match withdrawal_input(&args) {
+                Ok(input) => input,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let (ctx, _guard, store) = open()?;
+            request_withdrawal(input, &ctx, &store)
+        }
+    }
+}
+
+/// `--provider`, `--token` and `--amount` checked (a bad one is named).
+fn withdrawal_input(args: &RequestWithdrawalArgs) -> Result<(Address, Token, Units), InputError> {
+    let provider: Address = args.provider.trim().parse().map_err(|_| {
+        InputError::new(
+            "provider",
+            format!("expected a 0x-prefixed address, got '{}'", args.provider),
+        )
+    })?;
+    let token = Token::parse(&args.token)
+        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
+    let amount = token
+        .parse_units(&args.amount)
+        .map_err(|why| InputError::new("amount", why))?;
+    if amount == 0 {
+        return Err(InputError::new("amount", "must be above zero"));
+    }
+    Ok((provider, token, amount))
+}
+
+/// `pool request-withdrawal`: records the request (requested or refused) in the store.
+fn request_withdrawal(
+    (provider, token, amount): (Address, Token, Units),
+    ctx: &AppContext,
+    store: &Store,
+) -> anyhow::Result<ExitCode> {
+    let params = PoolParams::from_config(&ctx.config.pool).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        if store.pool_provider(provider).await?.is_none() {
+            return Ok(None);
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        store
+            .pool_request_withdrawal(
+                provider,
+                token,
+                amount,
+                None,
+                params.withdrawal_buffer_bps,
+                now,
+            )
+            .await
+            .map(Some)
+    });
+    let w = match result {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            eprintln!("error: provider: {provider} has no account in the pool");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("recording the withdrawal request")),
+    };
+    println!(
+        "max withdrawable: {}",
+        tokens_sym(token, w.max_withdrawable)
+    );
+    match &w.refused {
+        None => {
+            println!(
+                "requested #{}: {} for {}",
+                w.id,
+                tokens_sym(token, w.amount),
+                provider.to_checksum(None)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(why) => {
+            println!("refused #{}: {why}", w.id);
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

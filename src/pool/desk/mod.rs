@@ -6,6 +6,7 @@
 //! and publishes the Pool tab's snapshot.
 
 pub mod snapshot;
+pub mod withdrawals;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -214,7 +215,7 @@ impl PoolDesk {
                     };
                 }
                 Some(_) = notices.recv() => {}
-                Some(request) = requests.recv() => self.answer(request),
+                Some(request) = requests.recv() => self.answer(request, vault, wbtc, &params).await,
                 _ = tick.tick() => {}
             }
             while notices.try_recv().is_ok() {}
@@ -224,13 +225,35 @@ impl PoolDesk {
         }
     }
 
-    /// The tab's `w`, `s` and `x` need the desk's on-chain actions, which are not wired
-    /// yet: say so instead of pretending.
-    fn answer(&self, request: PoolRequest) {
-        self.journal(
-            Severity::Failure,
-            format!("{request:?}: the pool desk does not carry out withdrawals, settlements and expiries yet (#9 in progress); nothing was done"),
-        );
+    /// The tab's `w` proposes the withdrawal's on-chain approval after checking it again
+    /// ([`withdrawals`]); `s` and `x` need on-chain actions that are not wired yet: say so
+    /// instead of pretending.
+    async fn answer(
+        &self,
+        request: PoolRequest,
+        vault: Address,
+        wbtc: Address,
+        params: &PoolParams,
+    ) {
+        match request {
+            PoolRequest::ApproveWithdrawal { withdrawal_id } => {
+                match self
+                    .approve_withdrawal(withdrawal_id, vault, wbtc, params)
+                    .await
+                {
+                    Ok(Ok(done)) => self.journal(Severity::Waiting, done),
+                    Ok(Err(why)) => self.journal(Severity::Failure, format!("refused: {why}")),
+                    Err(e) => self.journal(
+                        Severity::Failure,
+                        format!("withdrawal #{withdrawal_id}: approving it failed: {e:#}"),
+                    ),
+                }
+            }
+            other => self.journal(
+                Severity::Failure,
+                format!("{other:?}: the pool desk does not carry out settlements and expiries yet (#9 in progress); nothing was done"),
+            ),
+        }
     }
 
     async fn cycle(
@@ -309,6 +332,7 @@ impl PoolDesk {
             })
             .await?;
         let withdrawals = self.store.pool_withdrawals(true, 100).await?;
+        let actions = self.queue.snapshot();
         let head = self.chain.provider().get_block_number().await.ok();
         self.publish(|s| {
             s.block = head;
@@ -322,7 +346,7 @@ impl PoolDesk {
             s.tiers = snapshot::tier_rows(&tiers, prices);
             s.providers = snapshot::provider_rows(&providers);
             s.policies = snapshot::policy_rows(&policies, prices);
-            s.withdrawals = snapshot::withdrawal_rows(&withdrawals);
+            s.withdrawals = snapshot::withdrawal_rows(&withdrawals, &actions.actions);
         });
         Ok(())
     }

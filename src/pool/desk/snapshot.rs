@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::withdrawals::withdrawal_of_key;
+use crate::actions::{Action, ActionKind};
 use crate::pool::model::{
     Policy, PolicyKind, PoolMetrics, Prices, Provider, ProviderStatus, TierMetrics, Token,
     format_usd,
@@ -229,7 +231,24 @@ pub fn policy_rows(policies: &[Policy], prices: Option<Prices>) -> Vec<PolicyRow
         .collect()
 }
 
-pub fn withdrawal_rows(withdrawals: &[Withdrawal]) -> Vec<WithdrawalRow> {
+/// The newest `approve_withdrawal` action about each withdrawal (by its key).
+fn actions_by_withdrawal(actions: &[Action]) -> BTreeMap<i64, &Action> {
+    let mut out: BTreeMap<i64, &Action> = BTreeMap::new();
+    for action in actions {
+        if action.kind != ActionKind::ApproveWithdrawal {
+            continue;
+        }
+        if let Some(id) = withdrawal_of_key(&action.key)
+            && out.get(&id).is_none_or(|a| a.id < action.id)
+        {
+            out.insert(id, action);
+        }
+    }
+    out
+}
+
+pub fn withdrawal_rows(withdrawals: &[Withdrawal], actions: &[Action]) -> Vec<WithdrawalRow> {
+    let newest = actions_by_withdrawal(actions);
     withdrawals
         .iter()
         .map(|w| WithdrawalRow {
@@ -240,7 +259,7 @@ pub fn withdrawal_rows(withdrawals: &[Withdrawal]) -> Vec<WithdrawalRow> {
             max_withdrawable: tokens(w.token, w.max_withdrawable),
             refused: w.refused.clone(),
             requested_at_ms: w.requested_at_ms,
-            action: None,
+            action: newest.get(&w.id).map(|a| (a.id, a.state)),
         })
         .collect()
 }
