@@ -28,7 +28,7 @@ use crate::chain::contracts::LiquidityVault;
 use crate::cli::{ActionListArgs, GlobalArgs, InputError, print_json};
 use crate::desks::Desk;
 use crate::store::Store;
-use crate::store::pool::PolicyFilter;
+use crate::store::pool::{NewPolicy, PolicyFilter, Underwriting};
 use crate::tui::format::{date_time, group_digits, percent_bps};
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +71,48 @@ whose aggregate lock the Vault confirmed (the books' locked total is shown besid
 desk's fresh prices for a maximum, so their request is refused (ask again on the Pool tab's desk)."
     )]
     RequestWithdrawal(RequestWithdrawalArgs),
+    /// Sell a policy: quote it at --price, pick the first provider tier backing --buyer-tier
+    /// with the collateral available and lock it across that tier's providers pro rata, all
+    /// in the books (the desk then locks it in the Vault and settles or expires it at
+    /// expiry). The premium is paid off chain in this MVP: nothing is collected here. Prints
+    /// the policy id, premium, backing tier and each provider's lock (exit 0); a refusal
+    /// (capacity, no matching capital) prints its reason and exits 1; a bad flag prints
+    /// `error: <field>: <reason>` and exits 2. Nothing is written unless it is sold
+    Buy(BuyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuyArgs {
+    /// The buyer's address (0x…), paid at settlement
+    #[arg(long, value_name = "0x…")]
+    pub buyer: String,
+    /// The buyer's protection tier ([[pool.buyer_tiers]])
+    #[arg(long, value_name = "NAME")]
+    pub buyer_tier: String,
+    /// put or call
+    #[arg(long, value_name = "put|call")]
+    pub kind: String,
+    /// The strike, USD per BTC
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub strike: String,
+    /// The protected amount, BTC
+    #[arg(long, value_name = "BTC", allow_negative_numbers = true)]
+    pub amount: String,
+    /// Time until expiry: seconds or a duration (30d, 12h)
+    #[arg(long, value_name = "SECS|DURATION", allow_negative_numbers = true)]
+    pub expiry: String,
+    /// The collateral (and premium) token
+    #[arg(long, value_name = "eth|wbtc")]
+    pub token: String,
+    /// BTC/USD now (required: this command reads no price feed)
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub price: Option<String>,
+    /// ETH/USD now (required with --token eth)
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub eth_price: Option<String>,
+    /// Idempotency key [default: derived from the inputs]
+    #[arg(long, value_name = "K")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -193,6 +235,10 @@ pub fn run(cmd: PoolCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             reconcile(&args, &ctx, &store)
         }
         PoolCommand::Quote(args) => quote_command(&args, global),
+        PoolCommand::Buy(args) => {
+            let (ctx, _guard, store) = open()?;
+            buy(&args, &ctx, &store)
+        }
         PoolCommand::RequestWithdrawal(args) => {
             let input = match withdrawal_input(&args) {
                 Ok(input) => input,
@@ -281,6 +327,161 @@ fn request_withdrawal(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `pool buy`'s inputs, checked (a bad one is named).
+fn buy_input(
+    args: &BuyArgs,
+    params: &PoolParams,
+    now_ms: i64,
+) -> Result<(NewPolicy, Underwriting), InputError> {
+    let buyer: Address = args.buyer.trim().parse().map_err(|_| {
+        InputError::new(
+            "buyer",
+            format!("expected a 0x-prefixed address, got '{}'", args.buyer),
+        )
+    })?;
+    let buyer_tier = args.buyer_tier.trim().to_string();
+    let backing = params
+        .backing_tiers(&buyer_tier)
+        .map_err(|why| InputError::new("buyer_tier", why))?
+        .to_vec();
+    let kind = PolicyKind::parse(&args.kind)
+        .ok_or_else(|| InputError::new("kind", format!("put or call, got '{}'", args.kind)))?;
+    let strike_usd = parse_usd("strike", &args.strike)?;
+    let amount = parse_scaled(&args.amount, 8)
+        .map_err(|why| InputError::new("amount", format!("BTC: {why}")))?;
+    if amount == 0 {
+        return Err(InputError::new("amount", "must be above zero"));
+    }
+    let amount_sats = u64::try_from(amount)
+        .ok()
+        .filter(|a| *a <= i64::MAX as u64)
+        .ok_or_else(|| InputError::new("amount", "too large"))?;
+    let expiry_secs = parse_expiry(&args.expiry)?;
+    let token = Token::parse(&args.token)
+        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
+    let btc_usd = match &args.price {
+        Some(text) => parse_usd("price", text)?,
+        None => {
+            return Err(InputError::new(
+                "price",
+                "needed: BTC/USD now (this command reads no price feed)",
+            ));
+        }
+    };
+    let eth_usd = match (&args.eth_price, token) {
+        (Some(text), _) => parse_usd("eth_price", text)?,
+        (None, Token::Eth) => {
+            return Err(InputError::new(
+                "eth_price",
+                "needed with --token eth: the premium and the collateral are converted at ETH/USD",
+            ));
+        }
+        (None, Token::Wbtc) => 0,
+    };
+    let expires_at_ms = now_ms + i64::try_from(expiry_secs * 1000).expect("at most a century");
+    let idem_key = match &args.key {
+        Some(k) if k.trim().is_empty() => {
+            return Err(InputError::new("key", "must not be empty"));
+        }
+        Some(k) => k.trim().to_string(),
+        // Deterministic from the inputs (the expiry as given, not the instant it ends).
+        None => format!(
+            "buy:{}:{buyer_tier}:{}:{strike_usd}:{amount_sats}:{}:{}",
+            addr_hex(&buyer),
+            kind.as_str(),
+            args.expiry.trim(),
+            token.as_str()
+        ),
+    };
+    Ok((
+        NewPolicy {
+            idem_key,
+            kind,
+            buyer,
+            buyer_tier,
+            token,
+            strike_usd,
+            amount_sats,
+            expires_at_ms,
+            premium: None,
+        },
+        Underwriting {
+            backing_tiers: backing,
+            prices: Prices { btc_usd, eth_usd },
+            premium: params.premium,
+        },
+    ))
+}
+
+fn addr_hex(a: &Address) -> String {
+    format!("{a:#x}")
+}
+
+/// `pool buy`: sells the policy in the books.
+fn buy(args: &BuyArgs, ctx: &AppContext, store: &Store) -> anyhow::Result<ExitCode> {
+    let params = PoolParams::from_config(&ctx.config.pool).map_err(anyhow::Error::msg)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let (new, u) = match buy_input(args, &params, now) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let created = runtime.block_on(async {
+        store.pool_sync_tiers(params.tiers.clone(), now).await?;
+        store.pool_create_policy(new, u, now).await
+    });
+    let created = match created {
+        Ok(c) => c,
+        Err(crate::store::StoreError::Invalid(why)) => {
+            println!("refused: {why}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("selling the policy")),
+    };
+    let existing = matches!(created, crate::store::pool::Created::Existing(_));
+    let book = created.book();
+    let p = &book.policy;
+    println!(
+        "policy #{}{}: {} {} BTC at strike {} USD for {} ({}), expires {}",
+        p.id,
+        if existing {
+            " (already sold with this key)"
+        } else {
+            ""
+        },
+        p.kind.as_str().to_ascii_uppercase(),
+        btc(p.amount_sats),
+        usd(p.strike_usd),
+        p.buyer.to_checksum(None),
+        p.buyer_tier,
+        when(Some(p.expires_at_ms))
+    );
+    println!(
+        "premium: {} (paid off chain)",
+        tokens_sym(p.token, p.premium)
+    );
+    println!(
+        "backed by tier {}: {} locked",
+        p.tier,
+        tokens_sym(p.token, p.collateral_locked)
+    );
+    for a in &book.allocations {
+        println!(
+            "  lock {}: {} (premium share {})",
+            a.provider.to_checksum(None),
+            tokens_sym(a.token, a.amount_locked),
+            tokens_sym(a.token, a.premium_share)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `pool quote`: reads the config only (no log file, no store); a bad input is

@@ -5,10 +5,11 @@
 //! schedule (status transitions with their time; stale prices → unknown, never healthy),
 //! and publishes the Pool tab's snapshot.
 
+pub mod lifecycle;
 pub mod snapshot;
 pub mod withdrawals;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +61,8 @@ struct Memory {
     mismatched: BTreeSet<(Token, String)>,
     last_health_ms: Option<i64>,
     said_stale: bool,
+    /// Per policy, the last reason nothing was done (said once per change).
+    said: BTreeMap<i64, String>,
 }
 
 impl PoolDesk {
@@ -226,8 +229,8 @@ impl PoolDesk {
     }
 
     /// The tab's `w` proposes the withdrawal's on-chain approval after checking it again
-    /// ([`withdrawals`]); `s` and `x` need on-chain actions that are not wired yet: say so
-    /// instead of pretending.
+    /// ([`withdrawals`]); `s` and `x` settle or expire one expired policy now
+    /// ([`lifecycle`]), refused with a reason when that is not what it needs.
     async fn answer(
         &self,
         request: PoolRequest,
@@ -249,10 +252,27 @@ impl PoolDesk {
                     ),
                 }
             }
-            other => self.journal(
-                Severity::Failure,
-                format!("{other:?}: the pool desk does not carry out settlements and expiries yet (#9 in progress); nothing was done"),
-            ),
+            PoolRequest::SettlePolicy { policy_id } | PoolRequest::ExpirePolicy { policy_id } => {
+                let ask = if matches!(request, PoolRequest::SettlePolicy { .. }) {
+                    lifecycle::Ask::Settle
+                } else {
+                    lifecycle::Ask::Expire
+                };
+                let prices =
+                    params.fresh_prices(&self.prices.snapshot(), chrono::Utc::now().timestamp());
+                match self
+                    .policy_request(policy_id, ask, vault, wbtc, prices)
+                    .await
+                {
+                    Ok(Ok(Some(done))) => self.journal(Severity::Waiting, done),
+                    Ok(Ok(None)) => {}
+                    Ok(Err(why)) => self.journal(Severity::Failure, format!("refused: {why}")),
+                    Err(e) => self.journal(
+                        Severity::Failure,
+                        format!("policy #{policy_id}: {request:?} failed: {e:#}"),
+                    ),
+                }
+            }
         }
     }
 
@@ -314,6 +334,21 @@ impl PoolDesk {
             memory.said_stale = prices.is_none();
         }
 
+        for (id, step) in self.policy_cycle(vault, wbtc, prices).await? {
+            match step {
+                Ok(line) => {
+                    memory.said.remove(&id);
+                    self.journal(Severity::Waiting, line);
+                }
+                Err(why) => {
+                    if memory.said.get(&id) != Some(&why) {
+                        self.journal(Severity::Failure, why.clone());
+                        memory.said.insert(id, why);
+                    }
+                }
+            }
+        }
+
         let age = |feed: &alloy::primitives::B256| {
             cache.get(feed).and_then(|p| {
                 let scaled = u128::try_from(p.scaled(8)?).ok()?;
@@ -345,7 +380,7 @@ impl PoolDesk {
             s.tokens = snapshot::token_rows(&metrics);
             s.tiers = snapshot::tier_rows(&tiers, prices);
             s.providers = snapshot::provider_rows(&providers);
-            s.policies = snapshot::policy_rows(&policies, prices);
+            s.policies = snapshot::policy_rows(&policies, prices, &actions.actions);
             s.withdrawals = snapshot::withdrawal_rows(&withdrawals, &actions.actions);
         });
         Ok(())

@@ -204,7 +204,19 @@ fn intrinsic(p: &Policy, btc_usd: u128) -> u128 {
     per_btc.saturating_mul(u128::from(p.amount_sats)) / 100_000_000
 }
 
-pub fn policy_rows(policies: &[Policy], prices: Option<Prices>) -> Vec<PolicyRow> {
+pub fn policy_rows(
+    policies: &[Policy],
+    prices: Option<Prices>,
+    actions: &[Action],
+) -> Vec<PolicyRow> {
+    let mut newest: BTreeMap<i64, &Action> = BTreeMap::new();
+    for action in actions {
+        if let Some(id) = super::lifecycle::policy_of_key(&action.key)
+            && newest.get(&id).is_none_or(|a| a.id < action.id)
+        {
+            newest.insert(id, action);
+        }
+    }
     policies
         .iter()
         .map(|p| {
@@ -225,7 +237,7 @@ pub fn policy_rows(policies: &[Policy], prices: Option<Prices>) -> Vec<PolicyRow
                 payout: payout.map(usd),
                 in_the_money: payout.is_some_and(|v| v > 0),
                 status: p.status.as_str().to_string(),
-                action: None,
+                action: newest.get(&p.id).map(|a| (a.id, a.state)),
             }
         })
         .collect()

@@ -6,7 +6,9 @@ use super::events::apply_event;
 use super::health::{health_check, transitions};
 use super::journal::journal_entries;
 use super::metrics::{pool_metrics, set_onchain_totals, tier_metrics};
-use super::policies::{accrue_yield, create_policy, expire_policy, policies, policy_book};
+use super::policies::{
+    accrue_yield, create_policy, expire_policy, note_settlement_price, policies, policy_book,
+};
 use super::providers::{deposit_check, provider, providers, register_provider, sync_tiers};
 use super::types::{
     Created, EventKey, EventOutcome, JournalEntry, NewPolicy, PolicyBook, PolicyFilter,
@@ -91,6 +93,16 @@ impl Store {
 
     pub async fn pool_expire_policy(&self, id: i64, now: i64) -> Result<Policy, StoreError> {
         self.call(move |c| expire_policy(c, id, now)).await
+    }
+
+    pub async fn pool_note_settlement_price(
+        &self,
+        id: i64,
+        price: crate::pool::model::UsdE8,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| note_settlement_price(c, id, price, now))
+            .await
     }
 
     pub async fn pool_accrue_yield(&self, id: i64, now: i64) -> Result<bool, StoreError> {

@@ -167,6 +167,8 @@ pub fn apply_event_in(
             ..
         } => {
             total = total.saturating_sub(*amount);
+            // The Vault spends locked collateral first: `min(amount, locked)`.
+            locked = locked.saturating_sub((*amount).min(locked));
             settle(tx, *policy_id, tok, *amount, *settlement_price, &at, now)?
         }
     };
@@ -244,6 +246,8 @@ fn settle(
             policy.token
         )));
     }
+    // The event carries no price: the one the desk noted when it proposed the settlement.
+    let settlement_price = settlement_price.or(policy.settlement_price_usd);
     let allocs = allocations(c, policy_id)?;
     let mut books = Vec::with_capacity(allocs.len());
     for a in &allocs {

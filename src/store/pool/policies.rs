@@ -309,6 +309,25 @@ pub fn expire_policy(c: &mut Connection, id: i64, now: i64) -> Result<Policy, St
     Ok(after)
 }
 
+/// Notes on an active policy the BTC/USD price the desk is settling it at (the Vault's
+/// settlement-paid event does not carry it; applying that event keeps this one).
+pub fn note_settlement_price(
+    c: &Connection,
+    id: i64,
+    price: crate::pool::model::UsdE8,
+    now: i64,
+) -> Result<(), StoreError> {
+    let n = c.execute(
+        "UPDATE pool_policies SET settlement_price_e8 = ?2, updated_at = ?3
+         WHERE id = ?1 AND status = 'active'",
+        params![id, price.to_string(), now],
+    )?;
+    if n == 0 {
+        return Err(invalid(format!("no active pool policy #{id}")));
+    }
+    Ok(())
+}
+
 /// Credits a policy's premium to its backers' yield, each their premium share (pro rata to
 /// their lock). Once per policy: returns whether it credited anything now.
 pub fn accrue_yield(c: &mut Connection, id: i64, now: i64) -> Result<bool, StoreError> {
