@@ -2,8 +2,10 @@
 //! lives in its folder (`oracle/`, `liquidator/`, ...) as its issue lands.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,4 +107,71 @@ pub struct JournalLine {
 pub enum Severity {
     Failure,
     Waiting,
+}
+
+/// Journal lines a desk's pane keeps.
+pub const JOURNAL_LINES: usize = 50;
+
+/// A pane snapshot with a journal (newest first).
+pub trait Journaled {
+    fn journal_mut(&mut self) -> &mut Vec<JournalLine>;
+}
+
+/// A desk's pane: the snapshot its tab watches, changed by copy and swap so the tab never
+/// sees half an update, and its journal.
+pub struct Pane<S> {
+    desk: &'static str,
+    tx: Arc<watch::Sender<Arc<S>>>,
+}
+
+impl<S> Clone for Pane<S> {
+    fn clone(&self) -> Self {
+        Pane {
+            desk: self.desk,
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<S: Clone + Journaled> Pane<S> {
+    pub fn new(desk: &'static str, initial: S) -> Pane<S> {
+        Pane {
+            desk,
+            tx: Arc::new(watch::channel(Arc::new(initial)).0),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<S>> {
+        self.tx.subscribe()
+    }
+
+    pub fn publish(&self, change: impl FnOnce(&mut S)) {
+        self.tx.send_modify(|snapshot| {
+            let mut next = (**snapshot).clone();
+            change(&mut next);
+            *snapshot = Arc::new(next);
+        });
+    }
+
+    /// Says what went wrong, or what the desk is waiting for, on the pane's journal and in
+    /// the log.
+    pub fn journal(&self, severity: Severity, message: String) {
+        match severity {
+            Severity::Failure => tracing::warn!(desk = self.desk, "{message}"),
+            Severity::Waiting => tracing::info!(desk = self.desk, "{message}"),
+        }
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        self.publish(|s| {
+            let journal = s.journal_mut();
+            journal.insert(
+                0,
+                JournalLine {
+                    at_ms,
+                    severity,
+                    message,
+                },
+            );
+            journal.truncate(JOURNAL_LINES);
+        });
+    }
 }

@@ -247,6 +247,12 @@ pub fn short_text(s: &str) -> String {
     format!("{head}…{tail}")
 }
 
+impl crate::desks::Journaled for AnyHedgeSnapshot {
+    fn journal_mut(&mut self) -> &mut Vec<crate::desks::JournalLine> {
+        &mut self.journal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

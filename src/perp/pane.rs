@@ -104,3 +104,9 @@ impl PerpSnapshot {
             .count()
     }
 }
+
+impl crate::desks::Journaled for PerpSnapshot {
+    fn journal_mut(&mut self) -> &mut Vec<crate::desks::JournalLine> {
+        &mut self.journal
+    }
+}

@@ -1360,20 +1360,16 @@ async fn read_vault(ctx: &AppContext, store: &Store) -> anyhow::Result<(String, 
         .get(&pool.chain)
         .with_context(|| format!("pool.chain: no [chains.{}]", pool.chain))?;
     let chain_id = chain_config.chain_id;
-    let vault = match pool.vault.trim().parse::<Address>() {
-        Ok(address) => address,
-        Err(_) => store
-            .deployment(chain_id, pool.vault.trim())
-            .await?
-            .map(|d| d.address)
-            .with_context(|| {
-                format!(
-                    "pool.vault: no deployment {:?} recorded for chain {chain_id} (`hedgedesk \
-                     devnet up` deploys one), and not an address",
-                    pool.vault
-                )
-            })?,
-    };
+    let (vault, _) = store
+        .resolve_address(chain_id, &pool.vault)
+        .await?
+        .with_context(|| {
+            format!(
+                "pool.vault: no deployment {:?} recorded for chain {chain_id} (`hedgedesk \
+                 devnet up` deploys one), and not an address",
+                pool.vault
+            )
+        })?;
     let chain = crate::chain::Chain::connect(&pool.chain, chain_config)?;
     let provider = chain.provider();
     let block = provider

@@ -167,3 +167,9 @@ impl PoolSnapshot {
             .count()
     }
 }
+
+impl crate::desks::Journaled for PoolSnapshot {
+    fn journal_mut(&mut self) -> &mut Vec<crate::desks::JournalLine> {
+        &mut self.journal
+    }
+}

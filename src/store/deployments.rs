@@ -38,6 +38,22 @@ impl crate::store::Store {
         let name = name.to_string();
         self.call(move |c| get(c, chain_id, &name)).await
     }
+
+    /// A contract as the config names it: an address as given (block 0), or the deployment
+    /// recorded under that name on `chain_id` with its block. `None` until it is deployed.
+    pub async fn resolve_address(
+        &self,
+        chain_id: u64,
+        what: &str,
+    ) -> Result<Option<(alloy::primitives::Address, u64)>, StoreError> {
+        if let Ok(address) = what.trim().parse::<alloy::primitives::Address>() {
+            return Ok(Some((address, 0)));
+        }
+        Ok(self
+            .deployment(chain_id, what.trim())
+            .await?
+            .map(|d| (d.address, d.block_number)))
+    }
 }
 
 fn record(c: &Connection, d: &Deployment) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ use alloy::primitives::Address;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::pane::{AnyHedgeSnapshot, JournalLine, Severity};
+use super::pane::{AnyHedgeSnapshot, Severity};
 use super::requests::AnyHedgeRequest;
 use crate::actions::ActionQueue;
 use crate::anyhedge::offers::lifecycle::{OfferBook, OfferSettings};
@@ -24,6 +24,7 @@ use crate::anyhedge::relay::poller::{PollError, PollReport, run_poller};
 use crate::anyhedge::updates::Updates;
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::desks::Pane;
 use crate::store::Store;
 use crate::store::anyhedge_oracles::OracleSpec;
 
@@ -36,8 +37,6 @@ const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(3);
 const TICK: Duration = Duration::from_secs(1);
 /// A relay poll's outcome, by oracle public key.
 type PollOutcome = (String, Result<PollReport, PollError>);
-/// Journal lines the pane keeps.
-const JOURNAL: usize = 50;
 
 #[derive(Clone)]
 pub struct AnyHedgeDesk {
@@ -47,7 +46,7 @@ pub struct AnyHedgeDesk {
     pub queue: ActionQueue,
     /// Per-wallet updates (the API's WebSocket).
     pub updates: Updates,
-    pane: Arc<watch::Sender<Arc<AnyHedgeSnapshot>>>,
+    pane: Pane<AnyHedgeSnapshot>,
     /// The last poll of each oracle, as the pane says it.
     polls: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<AnyHedgeRequest>>>,
@@ -84,7 +83,7 @@ impl AnyHedgeDesk {
             store,
             queue,
             updates,
-            pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            pane: Pane::new("anyhedge", empty),
             polls: Arc::default(),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
@@ -111,44 +110,21 @@ impl AnyHedgeDesk {
     }
 
     fn publish(&self, change: impl FnOnce(&mut AnyHedgeSnapshot)) {
-        self.pane.send_modify(|snapshot| {
-            let mut next = (**snapshot).clone();
-            change(&mut next);
-            *snapshot = Arc::new(next);
-        });
+        self.pane.publish(change);
     }
 
     /// Records what went wrong, or what the desk is waiting for, on the pane's journal and
     /// in the log.
     pub fn journal(&self, severity: Severity, message: String) {
-        match severity {
-            Severity::Failure => tracing::warn!(desk = "anyhedge", "{message}"),
-            Severity::Waiting => tracing::info!(desk = "anyhedge", "{message}"),
-        }
-        let at_ms = chrono::Utc::now().timestamp_millis();
-        self.publish(|s| {
-            s.journal.insert(
-                0,
-                JournalLine {
-                    at_ms,
-                    severity,
-                    message,
-                },
-            );
-            s.journal.truncate(JOURNAL);
-        });
+        self.pane.journal(severity, message);
     }
 
     /// An address as configured, or the deployment recorded under that name.
     async fn resolve(&self, what: &str) -> anyhow::Result<Option<(Address, u64)>> {
-        if let Ok(address) = what.trim().parse::<Address>() {
-            return Ok(Some((address, 0)));
-        }
         Ok(self
             .store
-            .deployment(self.chain.chain_id(), what.trim())
-            .await?
-            .map(|d| (d.address, d.block_number)))
+            .resolve_address(self.chain.chain_id(), what)
+            .await?)
     }
 
     async fn find_contracts(

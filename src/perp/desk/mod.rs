@@ -26,7 +26,8 @@ use super::requests::PerpRequest;
 use crate::actions::ActionQueue;
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::desks::{JournalLine, Severity};
+use crate::desks::Pane;
+use crate::desks::Severity;
 use crate::prices::PriceCache;
 use crate::store::Store;
 pub use setup::{BinanceCredentials, PerpVenue};
@@ -35,8 +36,6 @@ pub use setup::{BinanceCredentials, PerpVenue};
 const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(3);
 /// A cycle at least this often without new blocks (hedges expire on the clock).
 const IDLE: Duration = Duration::from_secs(1);
-/// Journal lines the pane keeps.
-const JOURNAL: usize = 50;
 
 #[derive(Clone)]
 pub struct PerpDesk {
@@ -47,7 +46,7 @@ pub struct PerpDesk {
     pub prices: PriceCache,
     pub venue: PerpVenue,
     auto: Arc<AtomicBool>,
-    pane: Arc<watch::Sender<Arc<PerpSnapshot>>>,
+    pane: Pane<PerpSnapshot>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PerpRequest>>>,
     requests_tx: mpsc::UnboundedSender<PerpRequest>,
 }
@@ -85,7 +84,7 @@ impl PerpDesk {
             prices,
             venue,
             auto: Arc::new(AtomicBool::new(auto)),
-            pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            pane: Pane::new("perp", empty),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
         }
@@ -116,43 +115,21 @@ impl PerpDesk {
     }
 
     fn publish(&self, change: impl FnOnce(&mut PerpSnapshot)) {
-        self.pane.send_modify(|snapshot| {
-            let mut next = (**snapshot).clone();
-            change(&mut next);
-            *snapshot = Arc::new(next);
-        });
+        self.pane.publish(change);
     }
 
     /// Says what went wrong, or what the desk is waiting for, on the pane and in the log.
     pub fn journal(&self, severity: Severity, message: String) {
-        match severity {
-            Severity::Failure => tracing::warn!(desk = "perp", "{message}"),
-            Severity::Waiting => tracing::info!(desk = "perp", "{message}"),
-        }
-        let at_ms = chrono::Utc::now().timestamp_millis();
-        self.publish(|s| {
-            s.journal.insert(
-                0,
-                JournalLine {
-                    at_ms,
-                    severity,
-                    message,
-                },
-            );
-            s.journal.truncate(JOURNAL);
-        });
+        self.pane.journal(severity, message);
     }
 
     /// An address as configured, or the deployment recorded under that name.
     async fn resolve(&self, what: &str) -> anyhow::Result<Option<Address>> {
-        if let Ok(address) = what.trim().parse::<Address>() {
-            return Ok(Some(address));
-        }
         Ok(self
             .store
-            .deployment(self.chain.chain_id(), what.trim())
+            .resolve_address(self.chain.chain_id(), what)
             .await?
-            .map(|d| d.address))
+            .map(|(address, _)| address))
     }
 
     /// The registry and every asset, waiting (and saying so) until they are known.

@@ -28,7 +28,8 @@ use crate::chain::Chain;
 use crate::chain::contracts::LiquidityVault;
 use crate::chain::ingest::{IngestConfig, run_stream};
 use crate::config::Config;
-use crate::desks::{JournalLine, Severity};
+use crate::desks::Pane;
+use crate::desks::Severity;
 use crate::prices::PriceCache;
 use crate::store::Store;
 use crate::store::pool::PolicyFilter;
@@ -37,8 +38,6 @@ use crate::store::pool::PolicyFilter;
 const WAIT_FOR_CONTRACT: Duration = Duration::from_secs(3);
 /// A cycle at least this often.
 const TICK: Duration = Duration::from_secs(2);
-/// Journal lines the pane keeps.
-const JOURNAL: usize = 50;
 /// Active policies the pane lists.
 const POLICIES_SHOWN: u64 = 200;
 
@@ -49,7 +48,7 @@ pub struct PoolDesk {
     pub store: Store,
     pub queue: ActionQueue,
     pub prices: PriceCache,
-    pane: Arc<watch::Sender<Arc<PoolSnapshot>>>,
+    pane: Pane<PoolSnapshot>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PoolRequest>>>,
     requests_tx: mpsc::UnboundedSender<PoolRequest>,
 }
@@ -84,7 +83,7 @@ impl PoolDesk {
             store,
             queue,
             prices,
-            pane: Arc::new(watch::channel(Arc::new(empty)).0),
+            pane: Pane::new("pool", empty),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
         }
@@ -99,42 +98,19 @@ impl PoolDesk {
     }
 
     fn publish(&self, change: impl FnOnce(&mut PoolSnapshot)) {
-        self.pane.send_modify(|snapshot| {
-            let mut next = (**snapshot).clone();
-            change(&mut next);
-            *snapshot = Arc::new(next);
-        });
+        self.pane.publish(change);
     }
 
     /// Says something on the pane's journal and in the log.
     pub fn journal(&self, severity: Severity, message: String) {
-        match severity {
-            Severity::Failure => tracing::warn!(desk = "pool", "{message}"),
-            Severity::Waiting => tracing::info!(desk = "pool", "{message}"),
-        }
-        let at_ms = chrono::Utc::now().timestamp_millis();
-        self.publish(|s| {
-            s.journal.insert(
-                0,
-                JournalLine {
-                    at_ms,
-                    severity,
-                    message,
-                },
-            );
-            s.journal.truncate(JOURNAL);
-        });
+        self.pane.journal(severity, message);
     }
 
     async fn resolve(&self, what: &str) -> anyhow::Result<Option<(Address, u64)>> {
-        if let Ok(address) = what.trim().parse::<Address>() {
-            return Ok(Some((address, 0)));
-        }
         Ok(self
             .store
-            .deployment(self.chain.chain_id(), what.trim())
-            .await?
-            .map(|d| (d.address, d.block_number)))
+            .resolve_address(self.chain.chain_id(), what)
+            .await?)
     }
 
     /// The Vault (and its deployment block) and the WBTC token, once both are known.
