@@ -1,0 +1,92 @@
+//! `pool request-withdrawal`: the flags checked, then the request recorded in the store.
+
+use std::process::ExitCode;
+
+use alloy::primitives::Address;
+use anyhow::Context;
+
+use super::RequestWithdrawalArgs;
+use super::format::tokens_sym;
+use crate::app::AppContext;
+use crate::cli::InputError;
+use crate::pool::model::{Token, Units};
+use crate::pool::params::PoolParams;
+use crate::store::Store;
+
+/// `--provider`, `--token` and `--amount` checked (a bad one is named).
+pub(super) fn withdrawal_input(
+    args: &RequestWithdrawalArgs,
+) -> Result<(Address, Token, Units), InputError> {
+    let provider: Address = args.provider.trim().parse().map_err(|_| {
+        InputError::new(
+            "provider",
+            format!("expected a 0x-prefixed address, got '{}'", args.provider),
+        )
+    })?;
+    let token = Token::parse(&args.token)
+        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
+    let amount = token
+        .parse_units(&args.amount)
+        .map_err(|why| InputError::new("amount", why))?;
+    if amount == 0 {
+        return Err(InputError::new("amount", "must be above zero"));
+    }
+    Ok((provider, token, amount))
+}
+
+/// `pool request-withdrawal`: records the request (requested or refused) in the store.
+pub(super) fn request_withdrawal(
+    (provider, token, amount): (Address, Token, Units),
+    ctx: &AppContext,
+    store: &Store,
+) -> anyhow::Result<ExitCode> {
+    let params = PoolParams::from_config(&ctx.config.pool).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        if store.pool_provider(provider).await?.is_none() {
+            return Ok(None);
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        store
+            .pool_request_withdrawal(
+                provider,
+                token,
+                amount,
+                None,
+                params.withdrawal_buffer_bps,
+                now,
+            )
+            .await
+            .map(Some)
+    });
+    let w = match result {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            eprintln!("error: provider: {provider} has no account in the pool");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("recording the withdrawal request")),
+    };
+    println!(
+        "max withdrawable: {}",
+        tokens_sym(token, w.max_withdrawable)
+    );
+    match &w.refused {
+        None => {
+            println!(
+                "requested #{}: {} for {}",
+                w.id,
+                tokens_sym(token, w.amount),
+                provider.to_checksum(None)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(why) => {
+            println!("refused #{}: {why}", w.id);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
