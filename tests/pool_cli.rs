@@ -845,3 +845,188 @@ fn reconcile_without_a_vault_says_what_is_missing() {
     );
     assert!(out.stdout.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Deposit
+
+/// `pool deposit` on a desk whose Vault and WBTC are configured addresses (no node: the
+/// command only prepares).
+fn deposit_desk(name: &str) -> Desk {
+    let desk = Desk::new(name);
+    std::fs::write(
+        &desk.config,
+        format!(
+            "[pool]\nvault = \"{}\"\nwbtc = \"{}\"\n\n{}",
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            // The conservative tier takes at most 2 WBTC.
+            PoolConfig::default()
+                .tiers
+                .iter()
+                .map(|t| format!(
+                    "[[pool.tiers]]\nname = \"{}\"\ncollateral_ratio_bps = {}\nwarning_ratio_bps = \
+                     {}\nmargin_call_ratio_bps = {}\npremium_multiplier = \"{}\"\ncapacity_eth = \
+                     \"0\"\ncapacity_wbtc = \"{}\"\n\n",
+                    t.name,
+                    t.collateral_ratio_bps,
+                    t.warning_ratio_bps,
+                    t.margin_call_ratio_bps,
+                    t.premium_multiplier,
+                    if t.name == "conservative" { "2" } else { "0" }
+                ))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    desk
+}
+
+#[test]
+fn deposit_prepares_the_transactions_to_sign_in_the_providers_tier() {
+    let desk = deposit_desk("pool_cli_deposit");
+    let who = addr(7).to_checksum(None);
+
+    // Bad flags are named, exit 2, and not even the store is created.
+    for (args, field) in [
+        (
+            vec!["--provider", "0x12", "--token", "eth", "--amount", "1"],
+            "error: provider:",
+        ),
+        (
+            vec!["--provider", &who, "--token", "doge", "--amount", "1"],
+            "error: token:",
+        ),
+        (
+            vec![
+                "--provider",
+                &who,
+                "--token",
+                "wbtc",
+                "--amount",
+                "0.000000001",
+            ],
+            "error: amount:",
+        ),
+        (
+            vec!["--provider", &who, "--token", "eth", "--amount", "0"],
+            "error: amount:",
+        ),
+        (
+            vec![
+                "--provider",
+                &who,
+                "--token",
+                "eth",
+                "--amount",
+                "1",
+                "--tier",
+                "gold",
+            ],
+            "error: tier: no [[pool.tiers]] named 'gold' (configured: conservative, balanced, \
+             aggressive)",
+        ),
+    ] {
+        let mut all = vec!["pool", "deposit"];
+        all.extend(args.iter().copied());
+        let line = refused(&desk.run(&all));
+        assert!(line.starts_with(field), "{args:?}: {line}");
+    }
+    assert!(!desk.db().exists());
+
+    // WBTC: the approval, then the deposit; the provider joins the tier asked for.
+    let out = desk.run(&[
+        "pool",
+        "deposit",
+        "--provider",
+        &who,
+        "--token",
+        "wbtc",
+        "--amount",
+        "1.5",
+        "--tier",
+        "conservative",
+    ]);
+    let text = stdout(&out);
+    let amount = format!("{:064x}", 150_000_000u128);
+    let vault = format!("{:0>64}", "aa".repeat(20));
+    let wbtc = format!("{:0>64}", "bb".repeat(20));
+    assert_eq!(
+        text,
+        format!(
+            "deposit of 1.5 WBTC by {who} into tier conservative: sign and send, in order, from \
+             that address on chain 31337:\n  \
+             1. allow the vault to take 1.5 WBTC\n     to    {}\n     value 0\n     data  \
+             0x095ea7b3{vault}{amount}\n  \
+             2. deposit 1.5 WBTC into the vault\n     to    {}\n     value 0\n     data  \
+             0xf785de23{amount}{wbtc}\n\
+             The books credit it when the Vault's FundsDeposited event is confirmed.\n",
+            Address::repeat_byte(0xbb).to_checksum(None),
+            Address::repeat_byte(0xaa).to_checksum(None),
+        )
+    );
+    let store = Store::open(&desk.db(), Duration::from_secs(5)).unwrap();
+    let rt = runtime();
+    let p = rt.block_on(store.pool_provider(addr(7))).unwrap().unwrap();
+    assert_eq!(p.tier, "conservative");
+    assert_eq!(
+        p.balance(Token::Wbtc).total,
+        0,
+        "credited only by the event"
+    );
+
+    // Once the event credited it, the tier's capacity refuses more than it has left.
+    rt.block_on(store.pool_apply_event(
+        key(1, 0),
+        deposit(addr(7), Token::Wbtc, 3 * WBTC / 2),
+        "balanced".into(),
+        T0,
+    ))
+    .unwrap();
+    let out = desk.run(&[
+        "pool",
+        "deposit",
+        "--provider",
+        &who,
+        "--token",
+        "wbtc",
+        "--amount",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "refused: tier conservative holds 1.5 WBTC of its 2 WBTC capacity; a deposit of 1 WBTC \
+         would exceed it\n"
+    );
+
+    // ETH as JSON: one call carrying the amount as value; a new provider joins the default.
+    let other = addr(8).to_checksum(None);
+    let v = json_of(&desk.run(&[
+        "pool",
+        "deposit",
+        "--provider",
+        &other,
+        "--token",
+        "eth",
+        "--amount",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(v["tier"], "balanced");
+    assert_eq!(v["amount"], (2 * ETH).to_string());
+    assert_eq!(v["chainId"], 31337);
+    let txs = v["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0]["from"], other);
+    assert_eq!(txs[0]["to"], Address::repeat_byte(0xaa).to_checksum(None));
+    assert_eq!(txs[0]["value"], (2 * ETH).to_string());
+    assert_eq!(
+        txs[0]["data"],
+        format!("0xf785de23{:064x}{}", 2 * ETH, "0".repeat(64))
+    );
+    let journal = rt.block_on(store.pool_journal(10)).unwrap();
+    assert_eq!(
+        journal[0].detail,
+        "prepared 2 ETH into tier balanced for the provider to sign"
+    );
+}

@@ -1,11 +1,14 @@
-//! A policy's life end to end, in the real `Runtime` on anvil: providers registered in three
-//! tiers deposit WBTC and ETH in the Vault; `hedgedesk pool buy` sells a PUT (WBTC, backed
-//! by the balanced tier's two providers pro rata) and a CALL (ETH, the aggressive tier);
+//! Issue #9's pool story end to end, in the real `Runtime` on anvil: four providers in
+//! three tiers deposit WBTC and ETH by signing the transactions `hedgedesk pool deposit`
+//! prepared for them; `hedgedesk pool buy` sells a PUT (WBTC, backed by the balanced tier's
+//! two providers pro rata), a short CALL and a month-long CALL (ETH, the aggressive tier);
 //! the desk locks each policy's collateral in the Vault (`lock_collateral`); BTC falls so
 //! the PUT ends in the money: at expiry the desk settles it on chain (`settle_policy`, the
 //! buyer paid exactly the payout, the backers debited pro rata, the premium credited as
-//! yield, the rest of its lock released) and expires the CALL (`expire_policy`, its lock
-//! released); the books agree with the Vault at the end.
+//! yield, the rest of its lock released) and expires the short CALL (`expire_policy`, its
+//! lock released, its premium yield); the aggressive provider, still backing the long
+//! CALL, asks to withdraw more than their maximum (refused with the reason) and then less
+//! (approved on chain, withdrawn, debited); the books agree with the Vault at the end.
 //!
 //! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
 
@@ -15,8 +18,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256, U256};
-use common::{Desk, refused};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use common::{Desk, json_of, refused};
 use hedgedesk::actions::{Action, ActionKind, ActionState, PolicyMode};
 use hedgedesk::app::Runtime;
 use hedgedesk::chain::contracts::TestToken;
@@ -29,6 +35,7 @@ use hedgedesk::pool::math::collateral::required_collateral;
 use hedgedesk::pool::math::settlement::payout_units;
 use hedgedesk::pool::model::{PolicyKind, PolicyStatus, Prices, Token};
 use hedgedesk::pool::pane::PoolSnapshot;
+use hedgedesk::pool::requests::PoolRequest;
 use hedgedesk::prices::Price;
 use hedgedesk::store::Store;
 
@@ -70,8 +77,13 @@ async fn wait_action(rt: &Runtime, store: &Store, key: &str, state: ActionState)
 
 /// `hedgedesk pool buy` on the desk's store (run off the async threads).
 async fn buy(desk: &Desk, args: &[&str]) -> std::process::Output {
+    pool(desk, "buy", args).await
+}
+
+/// `hedgedesk pool <command>` on the desk's store (run off the async threads).
+async fn pool(desk: &Desk, command: &str, args: &[&str]) -> std::process::Output {
     let desk = desk.clone();
-    let mut all = vec!["pool".to_string(), "buy".to_string()];
+    let mut all = vec!["pool".to_string(), command.to_string()];
     all.extend(args.iter().map(|a| a.to_string()));
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = all.iter().map(String::as_str).collect();
@@ -79,6 +91,34 @@ async fn buy(desk: &Desk, args: &[&str]) -> std::process::Output {
     })
     .await
     .unwrap()
+}
+
+/// Signs and sends, from dev account `n`, each transaction `pool deposit --json` prepared.
+async fn sign_prepared(
+    node: &hedgedesk::devnet::AnvilNode,
+    n: usize,
+    prepared: &serde_json::Value,
+) {
+    let wallet = common::wallet(node, n);
+    let txs = prepared["transactions"].as_array().unwrap();
+    assert!(!txs.is_empty(), "{prepared:#}");
+    for tx in txs {
+        assert_eq!(tx["from"], node.address(n).to_checksum(None), "{tx:#}");
+        let request = TransactionRequest::default()
+            .with_from(node.address(n))
+            .with_to(Address::from_str(tx["to"].as_str().unwrap()).unwrap())
+            .with_value(U256::from_str(tx["value"].as_str().unwrap()).unwrap())
+            .with_input(Bytes::from_str(tx["data"].as_str().unwrap()).unwrap())
+            .with_chain_id(tx["chainId"].as_u64().unwrap());
+        let receipt = wallet
+            .send_transaction(request)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status(), "{}: reverted", tx["step"]);
+    }
 }
 
 /// A price for `id`, published `later` seconds after now (a newer one replaces it).
@@ -95,7 +135,8 @@ fn feed(rt: &Runtime, id: B256, usd: i64, later: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released() {
+async fn three_tiers_deposit_a_put_pays_at_expiry_premiums_accrue_and_withdrawals_keep_to_the_maximum()
+ {
     let desk = Desk::new("pool_policies");
     std::fs::create_dir_all(&desk.data).unwrap();
     let store = Store::open(&desk.db(), Duration::from_secs(5)).unwrap();
@@ -124,6 +165,7 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
         ActionKind::LockCollateral,
         ActionKind::ExpirePolicy,
         ActionKind::SettlePolicy,
+        ActionKind::ApproveWithdrawal,
     ] {
         config.actions.insert(
             kind,
@@ -136,43 +178,47 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     let btc_feed = B256::from_str(&config.pool.btc_usd_feed).unwrap();
     let eth_feed = B256::from_str(&config.pool.eth_usd_feed).unwrap();
 
-    // Providers in three tiers, registered before they deposit.
-    let now = chrono::Utc::now().timestamp_millis();
     let params = hedgedesk::pool::params::PoolParams::from_config(&config.pool).unwrap();
-    store
-        .pool_sync_tiers(params.tiers.clone(), now)
-        .await
-        .unwrap();
     let who = |n: usize| devnet.node.address(n);
-    for (n, tier) in [
-        (1, "balanced"),
-        (2, "balanced"),
-        (3, "conservative"),
-        (4, "aggressive"),
-    ] {
-        store
-            .pool_register_provider(who(n), tier.into(), now)
-            .await
-            .unwrap();
-    }
     let rt = Runtime::start(Arc::new(config), store.clone(), devnet.node.signer(0))
         .await
         .unwrap();
-    let deposits: [(usize, Address, u128); 4] = [
-        (1, wbtc, WBTC),
-        (2, wbtc, WBTC / 2),
-        (3, wbtc, WBTC),
-        (4, devnet_pool::ETH, 10 * ETH),
+
+    // Providers in three tiers: each deposit prepared by `pool deposit` (which registers
+    // the provider in their tier) and signed by the provider.
+    let deposits = [
+        (1, "balanced", "wbtc", "1"),
+        (2, "balanced", "wbtc", "0.5"),
+        (3, "conservative", "wbtc", "1"),
+        (4, "aggressive", "eth", "10"),
     ];
-    for (n, token, amount) in deposits {
-        devnet_pool::deposit(
-            &common::wallet(&devnet.node, n),
-            vault,
-            token,
-            U256::from(amount),
-        )
-        .await
-        .unwrap();
+    for (n, tier, token, amount) in deposits {
+        let provider = who(n).to_checksum(None);
+        let prepared = json_of(
+            &pool(
+                &desk,
+                "deposit",
+                &[
+                    "--provider",
+                    &provider,
+                    "--tier",
+                    tier,
+                    "--token",
+                    token,
+                    "--amount",
+                    amount,
+                    "--json",
+                ],
+            )
+            .await,
+        );
+        assert_eq!(prepared["tier"], tier, "{prepared:#}");
+        assert_eq!(
+            prepared["transactions"].as_array().unwrap().len(),
+            if token == "wbtc" { 2 } else { 1 },
+            "{prepared:#}"
+        );
+        sign_prepared(&devnet.node, n, &prepared).await;
     }
     wait_pane(
         &rt,
@@ -314,6 +360,34 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     assert!(out.status.success(), "{out:?}");
     assert!(text.starts_with("policy #2: CALL"), "{text}");
     assert!(text.contains("backed by tier aggressive"), "{text}");
+    // A month-long CALL on the same provider: still backed when they ask to withdraw.
+    let out = buy(
+        &desk,
+        &[
+            "--buyer",
+            &buyer_text,
+            "--buyer-tier",
+            "flexible",
+            "--kind",
+            "call",
+            "--strike",
+            "70000",
+            "--amount",
+            "0.1",
+            "--expiry",
+            "30d",
+            "--token",
+            "eth",
+            "--price",
+            "60000",
+            "--eth-price",
+            "3000",
+        ],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.starts_with("policy #3: CALL"), "{text}");
 
     // BTC falls before they expire.
     let backend = common::wallet(&devnet.node, 0);
@@ -359,11 +433,15 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     // The desk locks both in the Vault.
     wait_action(&rt, &store, "lock_collateral:1:1", ActionState::Confirmed).await;
     wait_action(&rt, &store, "lock_collateral:2:1", ActionState::Confirmed).await;
+    wait_action(&rt, &store, "lock_collateral:3:1", ActionState::Confirmed).await;
+    let long_call = store.pool_policy(3).await.unwrap().unwrap().policy;
+    assert_eq!(long_call.tier, "aggressive");
     let start = Instant::now();
     loop {
         let put_now = store.pool_policy(1).await.unwrap().unwrap().policy;
         let call_now = store.pool_policy(2).await.unwrap().unwrap().policy;
-        if put_now.onchain_locked && call_now.onchain_locked {
+        let long_now = store.pool_policy(3).await.unwrap().unwrap().policy;
+        if put_now.onchain_locked && call_now.onchain_locked && long_now.onchain_locked {
             break;
         }
         assert!(start.elapsed() < WAIT, "locks not seen in the books");
@@ -374,7 +452,10 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     let e = devnet_pool::totals(&backend, vault, devnet_pool::ETH)
         .await
         .unwrap();
-    assert_eq!(e.locked, U256::from(call.policy.collateral_locked));
+    assert_eq!(
+        e.locked,
+        U256::from(call.policy.collateral_locked + long_call.collateral_locked)
+    );
 
     // BTC has fallen: the PUT ends in the money, the CALL does not.
     let payout = payout_units(
@@ -448,7 +529,7 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     assert_eq!(shares, put.policy.premium);
     let four = books(4).balance(Token::Eth);
     assert_eq!(four.accrued_yield, call.policy.premium);
-    assert_eq!(four.locked, 0);
+    assert_eq!(four.locked, long_call.collateral_locked);
     assert_eq!(four.total, 10 * ETH);
 
     // The Vault's locks are back to nothing, and the books agree with it.
@@ -458,7 +539,7 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
     let e = devnet_pool::totals(&backend, vault, devnet_pool::ETH)
         .await
         .unwrap();
-    assert_eq!(e.locked, U256::ZERO);
+    assert_eq!(e.locked, U256::from(long_call.collateral_locked));
     wait_pane(&rt, "the books agreeing with the Vault", |s| {
         s.tokens.iter().all(|t| t.mismatch.is_none()) && s.tokens.len() == 2
     })
@@ -472,5 +553,84 @@ async fn a_put_is_settled_in_the_money_and_a_call_expires_with_its_lock_released
             .iter()
             .all(|m| m.mismatch().is_none())
     );
+
+    // The aggressive provider backs the long CALL: asking for all 10 ETH is refused with
+    // the reason; the maximum is what is not locked (its coverage at 50,000 USD with the
+    // tier's ratio and the buffer leaves more value free than that).
+    let four_text = who(4).to_checksum(None);
+    let ask = |amount: &'static str| {
+        let desk = desk.clone();
+        let four_text = four_text.clone();
+        async move {
+            pool(
+                &desk,
+                "request-withdrawal",
+                &[
+                    "--provider",
+                    &four_text,
+                    "--token",
+                    "eth",
+                    "--amount",
+                    amount,
+                    "--btc-price",
+                    "50000",
+                    "--eth-price",
+                    "3000",
+                ],
+            )
+            .await
+        }
+    };
+    let out = ask("10").await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let max = 10 * ETH - long_call.collateral_locked;
+    let max_text = Token::Eth.format_units(max);
+    assert_eq!(max_text, "6.9");
+    assert!(
+        text.contains(&format!(
+            "refused #1: asks 10 ETH, at most {max_text} ETH may be withdrawn (available \
+             {max_text} ETH; backed policies need 5000 USD"
+        )),
+        "{text}"
+    );
+    let out = ask("1").await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("requested #2: 1 ETH for "), "{text}");
+    rt.pool_requests
+        .send(PoolRequest::ApproveWithdrawal { withdrawal_id: 2 })
+        .unwrap();
+    wait_action(
+        &rt,
+        &store,
+        "approve_withdrawal:2:1",
+        ActionState::Confirmed,
+    )
+    .await;
+    devnet_pool::withdraw(
+        &common::wallet(&devnet.node, 4),
+        vault,
+        U256::from(ETH),
+        devnet_pool::ETH,
+    )
+    .await
+    .unwrap();
+    wait_pane(
+        &rt,
+        "the withdrawal debited, agreeing with the Vault",
+        |s| {
+            s.tokens.iter().any(|t| {
+                t.token == "ETH"
+                    && t.books_total == "9"
+                    && t.onchain_total == "9"
+                    && t.mismatch.is_none()
+            })
+        },
+    )
+    .await;
+    let four = store.pool_provider(who(4)).await.unwrap().unwrap();
+    assert_eq!(four.balance(Token::Eth).total, 9 * ETH);
+    assert_eq!(four.balance(Token::Eth).locked, long_call.collateral_locked);
     rt.shutdown().await;
 }

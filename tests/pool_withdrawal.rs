@@ -166,6 +166,34 @@ async fn a_withdrawal_is_checked_approved_on_chain_withdrawn_and_debited() {
         (
             vec![
                 "--provider",
+                who.as_str(),
+                "--token",
+                "eth",
+                "--amount",
+                "1",
+                "--btc-price",
+                "50000",
+            ],
+            "error: eth_price: needed with --btc-price",
+        ),
+        (
+            vec![
+                "--provider",
+                who.as_str(),
+                "--token",
+                "eth",
+                "--amount",
+                "1",
+                "--btc-price",
+                "0",
+                "--eth-price",
+                "3000",
+            ],
+            "error: btc_price:",
+        ),
+        (
+            vec![
+                "--provider",
                 "0x0000000000000000000000000000000000000009",
                 "--token",
                 "eth",

@@ -4,6 +4,7 @@
 //! and drives the Vault with the backend key.
 
 pub mod cli;
+pub mod deposit;
 pub mod desk;
 pub mod math;
 pub mod model;

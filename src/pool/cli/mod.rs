@@ -17,6 +17,7 @@ use crate::desks::Desk;
 use crate::store::Store;
 
 mod buy;
+mod deposit;
 mod format;
 mod input;
 mod policies;
@@ -28,6 +29,7 @@ mod tiers;
 mod withdrawal;
 
 use buy::buy;
+use deposit::{deposit, deposit_input};
 use policies::policies;
 use providers::providers;
 use quote::quote_command;
@@ -71,10 +73,19 @@ whose aggregate lock the Vault confirmed (the books' locked total is shown besid
     /// `requested #<id>` (exit 0), or the refusal and its reason (exit 1; the refused request
     /// is kept). A bad flag prints `error: <field>: <reason>`, exits 2 and writes nothing
     #[command(
-        after_help = "No prices are read here: a provider who backs active policies needs the \
-desk's fresh prices for a maximum, so their request is refused (ask again on the Pool tab's desk)."
+        after_help = "A provider who backs active policies has a maximum only at some prices: give \
+--btc-price and --eth-price (without them their request is refused as having no prices). Either \
+way the desk checks the maximum again at its fresh oracle prices before it approves."
     )]
     RequestWithdrawal(RequestWithdrawalArgs),
+    /// Prepare a provider's deposit for them to sign: registers them in --tier (or keeps
+    /// their tier; a new provider joins [pool] default_tier), checks the tier's capacity, and
+    /// prints the transactions to send from the provider's address, in order (WBTC: the
+    /// ERC-20 approval, then depositFunds; ETH: depositFunds with the amount as value). The
+    /// books credit the deposit when the Vault's FundsDeposited event is confirmed. A
+    /// refusal prints its reason and exits 1; a bad flag prints `error: <field>: <reason>`,
+    /// exits 2 and writes nothing
+    Deposit(DepositArgs),
     /// Sell a policy: quote it at --price, pick the first provider tier backing --buyer-tier
     /// with the collateral available and lock it across that tier's providers pro rata, all
     /// in the books (the desk then locks it in the Vault and settles or expires it at
@@ -130,6 +141,12 @@ pub struct RequestWithdrawalArgs {
     /// Whole tokens (e.g. 0.5)
     #[arg(long, value_name = "TOKENS", allow_negative_numbers = true)]
     pub amount: String,
+    /// BTC/USD to check the maximum at (with --eth-price)
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub btc_price: Option<String>,
+    /// ETH/USD to check the maximum at (with --btc-price)
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub eth_price: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -203,6 +220,26 @@ pub struct QuoteArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct DepositArgs {
+    /// The provider's address (0x…): the transactions are sent from it
+    #[arg(long, value_name = "0x…")]
+    pub provider: String,
+    /// The token to deposit
+    #[arg(long, value_name = "eth|wbtc")]
+    pub token: String,
+    /// Whole tokens (e.g. 0.5)
+    #[arg(long, value_name = "TOKENS", allow_negative_numbers = true)]
+    pub amount: String,
+    /// The provider tier ([[pool.tiers]]) [default: the provider's tier, or
+    /// pool.default_tier for a new provider]
+    #[arg(long, value_name = "T")]
+    pub tier: Option<String>,
+    /// Machine-readable output (amounts in base units, calldata as 0x hex)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ReconcileArgs {
     /// Machine-readable output (amounts in base units)
     #[arg(long)]
@@ -253,6 +290,20 @@ pub fn run(cmd: PoolCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             };
             let (ctx, _guard, store) = open()?;
             request_withdrawal(input, &ctx, &store)
+        }
+        PoolCommand::Deposit(args) => {
+            // The tier is checked against the config before the store is opened.
+            let ctx = AppContext::load(global)?;
+            let input = match deposit_input(&args, &ctx) {
+                Ok(input) => input,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let _guard = ctx.init_logging(LogMode::Command)?;
+            let store = ctx.open_store()?;
+            deposit(input, &ctx, &store)
         }
     }
 }

@@ -7,16 +7,26 @@ use anyhow::Context;
 
 use super::RequestWithdrawalArgs;
 use super::format::tokens_sym;
+use super::input::parse_usd;
 use crate::app::AppContext;
 use crate::cli::InputError;
-use crate::pool::model::{Token, Units};
+use crate::pool::model::{Prices, Token, Units};
 use crate::pool::params::PoolParams;
 use crate::store::Store;
 
-/// `--provider`, `--token` and `--amount` checked (a bad one is named).
+/// `pool request-withdrawal`'s flags, checked.
+pub(super) struct WithdrawalInput {
+    provider: Address,
+    token: Token,
+    amount: Units,
+    /// Where the maximum is checked; None: no prices (a provider backing policies is refused).
+    prices: Option<Prices>,
+}
+
+/// The flags checked (a bad one is named).
 pub(super) fn withdrawal_input(
     args: &RequestWithdrawalArgs,
-) -> Result<(Address, Token, Units), InputError> {
+) -> Result<WithdrawalInput, InputError> {
     let provider: Address = args.provider.trim().parse().map_err(|_| {
         InputError::new(
             "provider",
@@ -31,12 +41,31 @@ pub(super) fn withdrawal_input(
     if amount == 0 {
         return Err(InputError::new("amount", "must be above zero"));
     }
-    Ok((provider, token, amount))
+    let prices = match (&args.btc_price, &args.eth_price) {
+        (None, None) => None,
+        (Some(btc), Some(eth)) => Some(Prices {
+            btc_usd: parse_usd("btc_price", btc)?,
+            eth_usd: parse_usd("eth_price", eth)?,
+        }),
+        (Some(_), None) => return Err(InputError::new("eth_price", "needed with --btc-price")),
+        (None, Some(_)) => return Err(InputError::new("btc_price", "needed with --eth-price")),
+    };
+    Ok(WithdrawalInput {
+        provider,
+        token,
+        amount,
+        prices,
+    })
 }
 
 /// `pool request-withdrawal`: records the request (requested or refused) in the store.
 pub(super) fn request_withdrawal(
-    (provider, token, amount): (Address, Token, Units),
+    WithdrawalInput {
+        provider,
+        token,
+        amount,
+        prices,
+    }: WithdrawalInput,
     ctx: &AppContext,
     store: &Store,
 ) -> anyhow::Result<ExitCode> {
@@ -55,7 +84,7 @@ pub(super) fn request_withdrawal(
                 provider,
                 token,
                 amount,
-                None,
+                prices,
                 params.withdrawal_buffer_bps,
                 now,
             )

@@ -2,6 +2,7 @@
 
 use alloy::primitives::Address;
 
+use super::deposits::{DepositPrepared, prepare_deposit};
 use super::events::apply_event;
 use super::health::{health_check, transitions};
 use super::journal::journal_entries;
@@ -43,6 +44,22 @@ impl Store {
     ) -> Result<Provider, StoreError> {
         self.call(move |c| register_provider(c, a, &tier_name, now))
             .await
+    }
+
+    /// See [`prepare_deposit`](super::prepare_deposit).
+    pub async fn pool_prepare_deposit(
+        &self,
+        a: Address,
+        tier_name: Option<String>,
+        default_tier: String,
+        tok: Token,
+        amount: Units,
+        now: i64,
+    ) -> Result<DepositPrepared, StoreError> {
+        self.call(move |c| {
+            prepare_deposit(c, a, tier_name.as_deref(), &default_tier, tok, amount, now)
+        })
+        .await
     }
 
     pub async fn pool_deposit_check(

@@ -18,6 +18,7 @@
 //! unix milliseconds. The pure arithmetic lives in `crate::pool::math`.
 
 mod api;
+mod deposits;
 mod events;
 mod health;
 mod journal;
@@ -30,6 +31,7 @@ mod tests;
 mod types;
 mod withdrawals;
 
+pub use deposits::{DepositPrepared, prepare_deposit};
 pub use events::{apply_event, apply_event_in};
 pub use health::{health_check, transitions};
 pub use journal::journal_entries;

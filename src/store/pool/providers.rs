@@ -192,8 +192,20 @@ pub fn register_provider(
     now: i64,
 ) -> Result<Provider, StoreError> {
     let tx = c.transaction()?;
-    match provider(&tx, &a)? {
-        None => insert_provider(&tx, &a, tier_name, now)?,
+    let p = register_in(&tx, a, tier_name, now)?;
+    tx.commit()?;
+    Ok(p)
+}
+
+/// [`register_provider`] inside the caller's transaction.
+pub(super) fn register_in(
+    c: &Connection,
+    a: Address,
+    tier_name: &str,
+    now: i64,
+) -> Result<Provider, StoreError> {
+    match provider(c, &a)? {
+        None => insert_provider(c, &a, tier_name, now)?,
         Some(p) if p.tier == tier_name => {}
         Some(p) => {
             if let Some((tok, b)) = p.balances.iter().find(|(_, b)| b.locked > 0) {
@@ -203,15 +215,15 @@ pub fn register_provider(
                     p.tier
                 )));
             }
-            if !matches!(tier(&tx, tier_name)?, Some((_, true))) {
+            if !matches!(tier(c, tier_name)?, Some((_, true))) {
                 return Err(invalid(format!("unknown tier {tier_name:?}")));
             }
-            tx.execute(
+            c.execute(
                 "UPDATE pool_providers SET tier = ?2, updated_at = ?3 WHERE address = ?1",
                 params![addr_key(&a), tier_name, now],
             )?;
             journal(
-                &tx,
+                c,
                 now,
                 "provider",
                 &addr_key(&a),
@@ -219,9 +231,7 @@ pub fn register_provider(
             )?;
         }
     }
-    let p = provider(&tx, &a)?.expect("just registered");
-    tx.commit()?;
-    Ok(p)
+    Ok(provider(c, &a)?.expect("just registered"))
 }
 
 /// Whether a deposit of `amount` into `tier_name` fits its capacity (for preparing a
@@ -238,7 +248,11 @@ pub fn deposit_check(
     Ok(check_deposit(tier_name, tok, capital, amount, params.capacity(tok)).err())
 }
 
-fn tier_capital(c: &Connection, tier_name: &str, tok: Token) -> Result<Units, StoreError> {
+pub(super) fn tier_capital(
+    c: &Connection,
+    tier_name: &str,
+    tok: Token,
+) -> Result<Units, StoreError> {
     let mut stmt = c.prepare(
         "SELECT b.total FROM pool_balances b JOIN pool_providers p ON p.address = b.provider
          WHERE p.tier = ?1 AND b.token = ?2",

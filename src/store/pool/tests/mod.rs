@@ -1,5 +1,6 @@
 //! The pool store's tests and their fixtures.
 
+mod deposits;
 mod events;
 mod health;
 mod policies;
