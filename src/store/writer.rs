@@ -115,6 +115,11 @@ fn configure(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Every flow reads then writes in one transaction, and another process (a CLI command
+    // beside the console) may write in between: a deferred transaction would then fail at
+    // its first write (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out).
+    // Taking the write lock at BEGIN makes it wait its turn instead.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     Ok(())
 }
 
@@ -139,6 +144,36 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_flow_waits_for_another_process_writing_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+        store
+            .call_blocking(|c| Ok(c.execute("CREATE TABLE t (n INTEGER)", [])?))
+            .unwrap();
+        // Another process holds the write lock...
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (0);").unwrap();
+        // ...while a read-then-write flow starts here...
+        let flow = {
+            let store = store.clone();
+            thread::spawn(move || {
+                store.call_blocking(|c| {
+                    let tx = c.transaction()?;
+                    let n: i64 = tx.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+                    tx.execute("INSERT INTO t VALUES (?1)", [n])?;
+                    tx.commit()?;
+                    Ok(n)
+                })
+            })
+        };
+        thread::sleep(Duration::from_millis(300));
+        other.execute_batch("COMMIT").unwrap();
+        // ...and runs after it, seeing its row, instead of failing on a stale snapshot.
+        assert_eq!(flow.join().unwrap().unwrap(), 1);
     }
 
     #[test]

@@ -2,15 +2,16 @@
 
 use std::process::ExitCode;
 
-use alloy::primitives::Address;
 use anyhow::Context;
 
 use super::BuyArgs;
 use super::format::{addr_hex, btc, tokens_sym, usd, when};
-use super::input::{parse_expiry, parse_usd};
+use super::input::{
+    parse_address, parse_btc_amount, parse_expiry, parse_kind, parse_token, parse_usd,
+};
 use crate::app::AppContext;
 use crate::cli::InputError;
-use crate::pool::model::{PolicyKind, Prices, Token, parse_scaled};
+use crate::pool::model::{Prices, Token};
 use crate::pool::params::PoolParams;
 use crate::store::Store;
 use crate::store::pool::{NewPolicy, Underwriting};
@@ -21,32 +22,17 @@ fn buy_input(
     params: &PoolParams,
     now_ms: i64,
 ) -> Result<(NewPolicy, Underwriting), InputError> {
-    let buyer: Address = args.buyer.trim().parse().map_err(|_| {
-        InputError::new(
-            "buyer",
-            format!("expected a 0x-prefixed address, got '{}'", args.buyer),
-        )
-    })?;
+    let buyer = parse_address("buyer", &args.buyer)?;
     let buyer_tier = args.buyer_tier.trim().to_string();
     let backing = params
         .backing_tiers(&buyer_tier)
         .map_err(|why| InputError::new("buyer_tier", why))?
         .to_vec();
-    let kind = PolicyKind::parse(&args.kind)
-        .ok_or_else(|| InputError::new("kind", format!("put or call, got '{}'", args.kind)))?;
+    let kind = parse_kind(&args.kind)?;
     let strike_usd = parse_usd("strike", &args.strike)?;
-    let amount = parse_scaled(&args.amount, 8)
-        .map_err(|why| InputError::new("amount", format!("BTC: {why}")))?;
-    if amount == 0 {
-        return Err(InputError::new("amount", "must be above zero"));
-    }
-    let amount_sats = u64::try_from(amount)
-        .ok()
-        .filter(|a| *a <= i64::MAX as u64)
-        .ok_or_else(|| InputError::new("amount", "too large"))?;
+    let amount_sats = parse_btc_amount(&args.amount)?;
     let expiry_secs = parse_expiry(&args.expiry)?;
-    let token = Token::parse(&args.token)
-        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
+    let token = parse_token(&args.token)?;
     let btc_usd = match &args.price {
         Some(text) => parse_usd("price", text)?,
         None => {

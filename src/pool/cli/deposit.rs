@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::DepositArgs;
 use super::format::tokens_sym;
+use super::input::{parse_address, parse_token, parse_token_amount};
 use crate::app::AppContext;
 use crate::cli::InputError;
 use crate::pool::deposit::{PreparedTx, VaultTarget, deposit_transactions};
@@ -31,23 +32,12 @@ pub(super) fn deposit_input(
     args: &DepositArgs,
     ctx: &AppContext,
 ) -> Result<DepositInput, InputError> {
-    let provider: Address = args.provider.trim().parse().map_err(|_| {
-        InputError::new(
-            "provider",
-            format!("expected a 0x-prefixed address, got '{}'", args.provider),
-        )
-    })?;
+    let provider = parse_address("provider", &args.provider)?;
     if provider == Address::ZERO {
         return Err(InputError::new("provider", "the zero address cannot sign"));
     }
-    let token = Token::parse(&args.token)
-        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
-    let amount = token
-        .parse_units(&args.amount)
-        .map_err(|why| InputError::new("amount", why))?;
-    if amount == 0 {
-        return Err(InputError::new("amount", "must be above zero"));
-    }
+    let token = parse_token(&args.token)?;
+    let amount = parse_token_amount(token, &args.amount)?;
     let tier = match &args.tier {
         None => None,
         Some(name) => {

@@ -1,7 +1,56 @@
-//! Parsing of the flags `quote` and `buy` share: USD amounts and expiries.
+//! Parsing of the flags the pool commands share: addresses, tokens and amounts, policy
+//! kinds, BTC amounts, USD amounts and expiries. A bad flag is an error naming it.
 
+use alloy::primitives::Address;
+
+use super::format::btc;
 use crate::cli::InputError;
-use crate::pool::model::{UsdE8, parse_scaled};
+use crate::pool::model::{PolicyKind, Token, Units, UsdE8, parse_scaled};
+
+/// A 0x-prefixed address.
+pub(super) fn parse_address(field: &str, text: &str) -> Result<Address, InputError> {
+    text.trim().parse().map_err(|_| {
+        InputError::new(
+            field,
+            format!("expected a 0x-prefixed address, got '{text}'"),
+        )
+    })
+}
+
+/// `eth` or `wbtc`.
+pub(super) fn parse_token(text: &str) -> Result<Token, InputError> {
+    Token::parse(text).ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{text}'")))
+}
+
+/// A positive amount of `token` in whole tokens, as base units.
+pub(super) fn parse_token_amount(token: Token, text: &str) -> Result<Units, InputError> {
+    let amount = token
+        .parse_units(text)
+        .map_err(|why| InputError::new("amount", why))?;
+    if amount == 0 {
+        return Err(InputError::new("amount", "must be above zero"));
+    }
+    Ok(amount)
+}
+
+/// `put` or `call`.
+pub(super) fn parse_kind(text: &str) -> Result<PolicyKind, InputError> {
+    PolicyKind::parse(text)
+        .ok_or_else(|| InputError::new("kind", format!("put or call, got '{text}'")))
+}
+
+/// A positive protected amount in BTC (at most 8 decimals), as sats that the store can hold.
+pub(super) fn parse_btc_amount(text: &str) -> Result<u64, InputError> {
+    let amount =
+        parse_scaled(text, 8).map_err(|why| InputError::new("amount", format!("BTC: {why}")))?;
+    if amount == 0 {
+        return Err(InputError::new("amount", "must be above zero"));
+    }
+    u64::try_from(amount)
+        .ok()
+        .filter(|a| *a <= i64::MAX as u64)
+        .ok_or_else(|| InputError::new("amount", format!("at most {} BTC", btc(i64::MAX as u64))))
+}
 
 /// A positive USD amount with at most 8 decimals, as USD × 10^8.
 pub(super) fn parse_usd(field: &str, text: &str) -> Result<UsdE8, InputError> {

@@ -6,13 +6,13 @@ use serde_json::{Value, json};
 
 use super::QuoteArgs;
 use super::format::{btc, expiry_text, tokens_sym, usd, usd_decimal};
-use super::input::{parse_expiry, parse_usd};
+use super::input::{parse_btc_amount, parse_expiry, parse_kind, parse_token, parse_usd};
 use crate::app::AppContext;
 use crate::cli::{GlobalArgs, InputError, print_json};
 use crate::pool::math::MathError;
 use crate::pool::math::collateral::{coverage_usd, required_collateral};
 use crate::pool::math::premium::{QuoteRequest, quote};
-use crate::pool::model::{PolicyKind, Prices, TierParams, Token, Units, UsdE8, parse_scaled};
+use crate::pool::model::{Prices, TierParams, Token, Units, UsdE8};
 use crate::pool::params::PoolParams;
 use crate::tui::format::percent_bps;
 
@@ -204,20 +204,12 @@ fn math_input_error(e: MathError) -> InputError {
 }
 
 fn quote_report(params: &PoolParams, args: &QuoteArgs) -> Result<QuoteReport, InputError> {
-    let kind = PolicyKind::parse(&args.kind)
-        .ok_or_else(|| InputError::new("kind", format!("put or call, got '{}'", args.kind)))?;
+    let kind = parse_kind(&args.kind)?;
     let strike_usd = parse_usd("strike", &args.strike)?;
-    let amount = parse_scaled(&args.amount, 8)
-        .map_err(|why| InputError::new("amount", format!("BTC: {why}")))?;
-    if amount == 0 {
-        return Err(InputError::new("amount", "must be above zero"));
-    }
-    let amount_sats = u64::try_from(amount)
-        .map_err(|_| InputError::new("amount", format!("at most {} BTC", btc(u64::MAX))))?;
+    let amount_sats = parse_btc_amount(&args.amount)?;
     let expiry_secs = parse_expiry(&args.expiry)?;
     let btc_usd = parse_usd("price", &args.price)?;
-    let token = Token::parse(&args.token)
-        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
+    let token = parse_token(&args.token)?;
     let eth_usd = match (&args.eth_price, token) {
         (Some(text), _) => parse_usd("eth_price", text)?,
         (None, Token::Eth) => {

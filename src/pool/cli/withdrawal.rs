@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::RequestWithdrawalArgs;
 use super::format::tokens_sym;
-use super::input::parse_usd;
+use super::input::{parse_address, parse_token, parse_token_amount, parse_usd};
 use crate::app::AppContext;
 use crate::cli::InputError;
 use crate::pool::model::{Prices, Token, Units};
@@ -27,20 +27,9 @@ pub(super) struct WithdrawalInput {
 pub(super) fn withdrawal_input(
     args: &RequestWithdrawalArgs,
 ) -> Result<WithdrawalInput, InputError> {
-    let provider: Address = args.provider.trim().parse().map_err(|_| {
-        InputError::new(
-            "provider",
-            format!("expected a 0x-prefixed address, got '{}'", args.provider),
-        )
-    })?;
-    let token = Token::parse(&args.token)
-        .ok_or_else(|| InputError::new("token", format!("eth or wbtc, got '{}'", args.token)))?;
-    let amount = token
-        .parse_units(&args.amount)
-        .map_err(|why| InputError::new("amount", why))?;
-    if amount == 0 {
-        return Err(InputError::new("amount", "must be above zero"));
-    }
+    let provider = parse_address("provider", &args.provider)?;
+    let token = parse_token(&args.token)?;
+    let amount = parse_token_amount(token, &args.amount)?;
     let prices = match (&args.btc_price, &args.eth_price) {
         (None, None) => None,
         (Some(btc), Some(eth)) => Some(Prices {
