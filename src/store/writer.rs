@@ -156,7 +156,9 @@ mod tests {
             .unwrap();
         // Another process holds the write lock...
         let other = Connection::open(&path).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (0);").unwrap();
+        other
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (0);")
+            .unwrap();
         // ...while a read-then-write flow starts here...
         let flow = {
             let store = store.clone();
