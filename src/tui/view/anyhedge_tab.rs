@@ -109,27 +109,21 @@ fn share(total: u16, want: [u16; 3]) -> [u16; 3] {
 }
 
 fn key_hint(state: &AppState) -> Vec<Span<'static>> {
-    let t = &state.theme;
-    let k = |cmd| {
-        Span::styled(
-            state.keymap.all_keys_for(cmd),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        )
-    };
-    let text = |s: &'static str| Span::styled(s, Style::new().fg(t.muted));
-    vec![
-        text(" "),
-        k(Command::AnyHedgeFund),
-        text(" fund · "),
-        k(Command::AnyHedgeRedeem),
-        text(" redeem · "),
-        k(Command::AnyHedgeSettle),
-        text(" settle · "),
-        k(Command::AnyHedgeDetail),
-        text(" detail · "),
-        k(Command::AnyHedgeFocus),
-        text(" offers/contracts "),
-    ]
+    super::key_hint::key_hint(
+        state,
+        true,
+        &[
+            (Command::AnyHedgeFund, "fund", "fund"),
+            (Command::AnyHedgeRedeem, "redeem", "redeem"),
+            (Command::AnyHedgeSettle, "settle", "settle"),
+            (Command::AnyHedgeDetail, "detail", "detail"),
+            (
+                Command::AnyHedgeFocus,
+                "offers/contracts",
+                "offers/contracts",
+            ),
+        ],
+    )
 }
 
 /// The API, auto settle and the last cycle; the desk's note when it is waiting.

@@ -6,6 +6,7 @@ mod chain_bar;
 mod confirm;
 mod desk_tab;
 mod help;
+mod key_hint;
 mod liquidator_tab;
 mod logs_tab;
 mod oracle_tab;

@@ -147,29 +147,17 @@ fn flag_lines(v: &VaultRow, condensed: bool) -> usize {
 
 /// The keys, shorter on a narrow screen.
 fn key_hint(state: &AppState, width: u16) -> Vec<Span<'static>> {
-    let t = &state.theme;
-    let k = |cmd| {
-        Span::styled(
-            state.keymap.all_keys_for(cmd),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        )
-    };
-    let text = |s: &'static str| Span::styled(s, Style::new().fg(t.muted));
-    let wide = width >= WIDE;
-    let word = |long: &'static str, short: &'static str| text(if wide { long } else { short });
-    vec![
-        text(" "),
-        k(Command::PerpOpen),
-        word(" open hedge · ", " open · "),
-        k(Command::PerpClose),
-        word(" close hedge · ", " close · "),
-        k(Command::PerpAuto),
-        text(" auto · "),
-        k(Command::PerpDetail),
-        text(" detail · "),
-        k(Command::PerpFocus),
-        word(" positions/hedges ", " focus "),
-    ]
+    super::key_hint::key_hint(
+        state,
+        width >= WIDE,
+        &[
+            (Command::PerpOpen, "open hedge", "open"),
+            (Command::PerpClose, "close hedge", "close"),
+            (Command::PerpAuto, "auto", "auto"),
+            (Command::PerpDetail, "detail", "detail"),
+            (Command::PerpFocus, "positions/hedges", "focus"),
+        ],
+    )
 }
 
 /// The venue, auto, the last read; the desk's note when it is idle. On two lines when one

@@ -183,29 +183,21 @@ fn render_idle(frame: &mut Frame, area: Rect, state: &AppState) {
 
 /// The keys, shorter on a narrow screen.
 fn key_hint(state: &AppState, width: u16) -> Vec<Span<'static>> {
-    let t = &state.theme;
-    let k = |cmd| {
-        Span::styled(
-            state.keymap.all_keys_for(cmd),
-            Style::new().fg(t.accent).add_modifier(Modifier::BOLD),
-        )
-    };
-    let text = |s: &'static str| Span::styled(s, Style::new().fg(t.muted));
-    let wide = width >= WIDE;
-    let word = |long: &'static str, short: &'static str| text(if wide { long } else { short });
-    vec![
-        text(" "),
-        k(Command::PoolWithdraw),
-        word(" approve withdrawal · ", " withdraw · "),
-        k(Command::PoolSettle),
-        text(" settle · "),
-        k(Command::PoolExpire),
-        text(" expire · "),
-        k(Command::PoolDetail),
-        text(" detail · "),
-        k(Command::PoolFocus),
-        word(" providers/policies/withdrawals ", " focus "),
-    ]
+    super::key_hint::key_hint(
+        state,
+        width >= WIDE,
+        &[
+            (Command::PoolWithdraw, "approve withdrawal", "withdraw"),
+            (Command::PoolSettle, "settle", "settle"),
+            (Command::PoolExpire, "expire", "expire"),
+            (Command::PoolDetail, "detail", "detail"),
+            (
+                Command::PoolFocus,
+                "providers/policies/withdrawals",
+                "focus",
+            ),
+        ],
+    )
 }
 
 /// The Vault and the last sync, then the prices with their ages (on the same line when
