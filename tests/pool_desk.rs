@@ -149,3 +149,76 @@ async fn the_books_are_reconciled_with_the_vault_and_an_edit_behind_the_desks_ba
     .await;
     rt.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_waiting_for_its_confirmations_is_not_a_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5)).unwrap();
+    let mut devnet = Devnet::start(AnvilOptions::default(), store.clone())
+        .await
+        .unwrap();
+    let mut scenario =
+        Scenario::empty().token(TokenSpec::new("wbtc", "Wrapped BTC", "WBTC", 8, 21_000));
+    scenario.pool = Some(PoolSpec::standard());
+    devnet.seed(&scenario).await.unwrap();
+    let vault = devnet.address("pool.vault").unwrap();
+
+    let mut config = Config::default();
+    let mut chain = devnet.chain_config();
+    chain.confirmations = 2;
+    chain.poll_interval_ms = 100;
+    chain.health_interval_ms = 200;
+    config.chains.insert(DEVNET_CHAIN.into(), chain);
+    config.api.enabled = false;
+    let rt = Runtime::start(Arc::new(config), store.clone(), devnet.node.signer(0))
+        .await
+        .unwrap();
+    // The desk reconciles (an empty Vault against empty books) before the deposit.
+    devnet.control().mine_blocks(3).await.unwrap();
+    wait_pane(&rt, "a first reconciliation", |s| {
+        s.tokens
+            .iter()
+            .any(|t| t.token == "ETH" && t.onchain_total == "0")
+    })
+    .await;
+
+    devnet_pool::deposit_eth(
+        &common::wallet(&devnet.node, 1),
+        vault,
+        U256::from(2_000_000_000_000_000_000u128),
+    )
+    .await
+    .unwrap();
+    // Several cycles while the deposit has one confirmation of the two the books wait for.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let snap = rt.pool.borrow().clone();
+    assert!(
+        snap.tokens.iter().all(|t| t.mismatch.is_none()),
+        "{snap:#?}"
+    );
+    assert!(
+        !snap
+            .journal
+            .iter()
+            .any(|j| j.message.starts_with("reconciliation:")),
+        "{:#?}",
+        snap.journal
+    );
+    assert!(store.pool_providers().await.unwrap().is_empty());
+
+    devnet.control().mine_blocks(2).await.unwrap();
+    wait_pane(
+        &rt,
+        "the confirmed deposit in the books and the Vault",
+        |s| {
+            s.tokens.iter().any(|t| {
+                t.token == "ETH"
+                    && t.books_total == "2"
+                    && t.onchain_total == "2"
+                    && t.mismatch.is_none()
+            })
+        },
+    )
+    .await;
+    rt.shutdown().await;
+}

@@ -1,4 +1,5 @@
-//! The HTTP API: the AnyHedge watchtower's REST endpoints and WebSocket updates (axum).
+//! The HTTP API (axum): the AnyHedge watchtower's REST endpoints and WebSocket updates,
+//! and the runtime's Prometheus `/metrics` and `/health`.
 //!
 //! Handlers read and write through the store and ask the AnyHedge desk for anything that
 //! sends a transaction ([`AnyHedgeRequest`]); they never send one themselves.
@@ -6,7 +7,10 @@
 pub mod anyhedge;
 pub mod error;
 pub mod extract;
+pub mod monitor;
 pub mod pagination;
+
+use std::sync::Arc;
 
 use alloy::primitives::Address;
 use axum::{Extension, Router};
@@ -20,6 +24,7 @@ use crate::anyhedge::offers::lifecycle::{
 };
 use crate::anyhedge::requests::AnyHedgeRequest;
 use crate::anyhedge::updates::Updates;
+use crate::metrics::MonitorSources;
 use crate::store::{Store, StoreError};
 
 /// What the AnyHedge API needs to know about the chain and its rules.
@@ -57,6 +62,8 @@ pub struct ApiState {
     pub updates: Updates,
     pub desk: UnboundedSender<AnyHedgeRequest>,
     pub settings: AnyHedgeApiSettings,
+    /// What `/metrics` and `/health` read; without it they answer 503.
+    pub monitor: Option<Arc<MonitorSources>>,
 }
 
 impl ApiState {
@@ -71,7 +78,14 @@ impl ApiState {
             updates,
             desk,
             settings,
+            monitor: None,
         }
+    }
+
+    /// Serves `/metrics` and `/health` from `sources`.
+    pub fn with_monitor(mut self, sources: MonitorSources) -> Self {
+        self.monitor = Some(Arc::new(sources));
+        self
     }
 
     /// The factory and collateral, as configured or as deployed.
@@ -131,6 +145,7 @@ pub struct Shutdown(pub CancellationToken);
 /// Every route of the API.
 pub fn router(state: ApiState) -> Router {
     anyhedge::routes()
+        .merge(monitor::routes())
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

@@ -17,8 +17,10 @@ use crate::chain::executor::{ContractCallExecutor, follow_sent_actions};
 use crate::chain::send::{NonceManager, Sender, Tracker};
 use crate::chain::{self, Chain, ChainStatus};
 use crate::config::Config;
+use crate::desks::Desk;
 use crate::liquidator::desk::LiquidatorDesk;
 use crate::liquidator::pane::LiquidatorSnapshot;
+use crate::metrics::{Metrics, MonitorSources};
 use crate::oracle::desk::{DeskRequest, OracleDesk};
 use crate::oracle::pane::OracleSnapshot;
 use crate::perp::desk::executor::HedgeExecutor;
@@ -84,6 +86,8 @@ pub struct Runtime {
     pub api_addr: watch::Receiver<Option<std::net::SocketAddr>>,
     /// All chains' health, merged for the status bar.
     pub chain_status: watch::Receiver<Vec<ChainStatus>>,
+    /// This runtime's metrics registry (served on the API's `/metrics`).
+    pub metrics: Metrics,
     supervisor: Supervisor,
 }
 
@@ -109,11 +113,13 @@ impl Runtime {
             max: Duration::from_millis(config.workers.restart_backoff_max_ms),
         });
         let account = signer.address();
+        let metrics = Metrics::new();
         let mut chains = Vec::new();
         let mut senders = std::collections::BTreeMap::new();
         let mut trackers = std::collections::BTreeMap::new();
         for (name, chain_config) in &config.chains {
             let chain = Chain::connect(name, chain_config)?;
+            chain.pool().count_requests(metrics.rpc());
             chain.watch_account(account);
             // Worker names live as long as the process; one small string per configured chain.
             let worker: &'static str = Box::leak(format!("chain.{name}").into_boxed_str());
@@ -191,6 +197,7 @@ impl Runtime {
             prices.clone(),
         );
         desk.hermes_token = secrets.hermes_token.clone();
+        desk.cycle_timer = metrics.cycle_timer(Desk::Oracle);
         desk.sender = senders
             .get(&config.oracle.chain)
             .cloned()
@@ -207,7 +214,7 @@ impl Runtime {
             .ok_or_else(|| {
                 anyhow::anyhow!("liquidator.chain: no [chains.{}]", config.liquidator.chain)
             })?;
-        let desk = LiquidatorDesk::new(
+        let mut desk = LiquidatorDesk::new(
             config.clone(),
             liquidator_chain,
             store.clone(),
@@ -215,6 +222,7 @@ impl Runtime {
             prices.clone(),
             account,
         );
+        desk.cycle_timer = metrics.cycle_timer(Desk::Liquidator);
         let liquidator = desk.subscribe();
         let liquidator_requests = desk.requests();
         supervisor.spawn("liquidator", move |cancel| desk.clone().run(cancel));
@@ -229,7 +237,7 @@ impl Runtime {
             })?;
         let updates = Updates::default();
         let (api_addr_tx, api_addr) = watch::channel(None);
-        let desk = AnyHedgeDesk::new(
+        let mut desk = AnyHedgeDesk::new(
             config.clone(),
             anyhedge_chain,
             store.clone(),
@@ -237,6 +245,7 @@ impl Runtime {
             updates.clone(),
         )
         .with_api_addr(api_addr.clone());
+        desk.cycle_timer = metrics.cycle_timer(Desk::AnyHedge);
         let anyhedge = desk.subscribe();
         let anyhedge_requests = desk.requests();
         let anyhedge_chain_id = desk.chain.chain_id();
@@ -248,7 +257,7 @@ impl Runtime {
             .find(|c| c.name() == config.perp.chain)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("perp.chain: no [chains.{}]", config.perp.chain))?;
-        let desk = PerpDesk::new(
+        let mut desk = PerpDesk::new(
             config.clone(),
             perp_chain,
             store.clone(),
@@ -256,6 +265,7 @@ impl Runtime {
             prices.clone(),
             perp_venue,
         );
+        desk.cycle_timer = metrics.cycle_timer(Desk::Perp);
         let perp = desk.subscribe();
         let perp_requests = desk.requests();
         supervisor.spawn("perp", move |cancel| desk.clone().run(cancel));
@@ -266,18 +276,19 @@ impl Runtime {
             .find(|c| c.name() == config.pool.chain)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("pool.chain: no [chains.{}]", config.pool.chain))?;
-        let desk = PoolDesk::new(
+        let mut desk = PoolDesk::new(
             config.clone(),
             pool_chain,
             store.clone(),
             queue.clone(),
             prices.clone(),
         );
+        desk.cycle_timer = metrics.cycle_timer(Desk::Pool);
         let pool = desk.subscribe();
         let pool_requests = desk.requests();
         supervisor.spawn("pool", move |cancel| desk.clone().run(cancel));
 
-        // The API listener (AnyHedge REST + WebSocket).
+        // The API listener (AnyHedge REST + WebSocket, /metrics, /health).
         if config.api.enabled {
             let a = &config.anyhedge;
             let mut settings = crate::api::AnyHedgeApiSettings::new(anyhedge_chain_id);
@@ -289,7 +300,20 @@ impl Runtime {
                 updates.clone(),
                 anyhedge_requests.clone(),
                 settings,
-            );
+            )
+            .with_monitor(MonitorSources {
+                metrics: metrics.clone(),
+                store: store.clone(),
+                prices: prices.clone(),
+                symbols: config
+                    .oracle
+                    .feeds
+                    .iter()
+                    .filter_map(|f| Some((f.price_id.parse().ok()?, f.symbol.clone())))
+                    .collect(),
+                workers: supervisor.health(),
+                chains: chain_status.clone(),
+            });
             let listen = config.api.listen.clone();
             let api_addr_tx = Arc::new(api_addr_tx);
             supervisor.spawn("api", move |cancel| {
@@ -332,6 +356,7 @@ impl Runtime {
             pool_requests,
             api_addr,
             chain_status,
+            metrics,
             supervisor,
         })
     }

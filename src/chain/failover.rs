@@ -8,7 +8,7 @@
 //! `Http` service because that one records the full URL in a tracing span; ours never puts
 //! the URL (which may hold an API key) in a span, a log line or an error.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use tower::Service;
 
 use super::health::{failover_order, record_failure, select_active};
 use super::status::{ChainStatus, EndpointState, EndpointStatus, redact_url, scrub_error};
+use crate::metrics::{EndpointCounters, RpcMetrics};
 
 /// JSON-RPC over HTTP(S) to one endpoint. Cheap to clone (the reqwest pool is shared).
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct EndpointTransport {
     url: reqwest::Url,
     /// The URL as configured, only to scrub it out of error texts.
     raw_url: Arc<str>,
+    /// Shared by every clone, so counting can start after the providers are built.
+    counters: Arc<OnceLock<EndpointCounters>>,
 }
 
 impl std::fmt::Debug for EndpointTransport {
@@ -62,10 +65,25 @@ impl EndpointTransport {
             client,
             url: parsed,
             raw_url: url.trim().into(),
+            counters: Arc::default(),
         })
     }
 
     async fn send(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        let counters = self.counters.get().cloned();
+        let response = self.exchange(request).await;
+        if let Some(c) = counters {
+            c.request();
+            match &response {
+                Ok(packet) if packet.is_error() => c.rpc_error(),
+                Ok(_) => {}
+                Err(_) => c.transport_error(),
+            }
+        }
+        response
+    }
+
+    async fn exchange(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
         let response = self
             .client
             .post(self.url.clone())
@@ -220,6 +238,16 @@ impl EndpointPool {
             endpoints: built,
             status_tx,
         })
+    }
+
+    /// Counts every request to each endpoint (live, failover and probes) in `metrics`.
+    pub(crate) fn count_requests(&self, metrics: &RpcMetrics) {
+        for ep in &self.endpoints {
+            let _ = ep
+                .transport
+                .counters
+                .set(metrics.endpoint(&self.chain, &ep.name, &ep.url));
+        }
     }
 
     pub(crate) fn subscribe(&self) -> watch::Receiver<ChainStatus> {

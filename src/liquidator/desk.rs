@@ -39,6 +39,8 @@ pub struct LiquidatorDesk {
     pub prices: PriceCache,
     /// The unlocked account: it signs freezes and confirms.
     pub account: Address,
+    /// Where the worker loop records its cycle times (`/metrics`).
+    pub cycle_timer: crate::metrics::CycleTimer,
     pane: Arc<watch::Sender<Arc<LiquidatorSnapshot>>>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeskRequest>>>,
     requests_tx: mpsc::UnboundedSender<DeskRequest>,
@@ -69,6 +71,7 @@ impl LiquidatorDesk {
             queue,
             prices,
             account,
+            cycle_timer: crate::metrics::CycleTimer::default(),
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
@@ -179,7 +182,7 @@ impl LiquidatorDesk {
                 state.index_changed();
             }
             state.auto = self.auto.load(Ordering::Relaxed);
-            let snapshot = state.pass(&self, &onchain).await;
+            let snapshot = self.cycle_timer.time(state.pass(&self, &onchain)).await;
             self.pane.send_replace(Arc::new(snapshot));
         }
     }

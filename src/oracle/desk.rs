@@ -61,6 +61,8 @@ pub struct OracleDesk {
     pub sender: Option<(Sender, Arc<Tracker>)>,
     /// Hermes API token, if the endpoint needs one.
     pub hermes_token: Option<secrecy::SecretString>,
+    /// Where the worker loop records its cycle times (`/metrics`).
+    pub cycle_timer: crate::metrics::CycleTimer,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeskRequest>>>,
     requests_tx: mpsc::UnboundedSender<DeskRequest>,
 }
@@ -87,6 +89,7 @@ impl OracleDesk {
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
             sender: None,
             hermes_token: None,
+            cycle_timer: crate::metrics::CycleTimer::default(),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
         }
@@ -170,6 +173,7 @@ impl OracleDesk {
                             let result = publisher
                                 .cycle(binary, now.timestamp().max(0) as u64, false)
                                 .await;
+                            self.cycle_timer.observe(started.elapsed());
                             let record = CycleRecord {
                                 chain_id,
                                 at_ms: now.timestamp_millis(),

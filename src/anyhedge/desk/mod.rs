@@ -46,6 +46,8 @@ pub struct AnyHedgeDesk {
     pub queue: ActionQueue,
     /// Per-wallet updates (the API's WebSocket).
     pub updates: Updates,
+    /// Where the worker loop records its cycle times (`/metrics`).
+    pub cycle_timer: crate::metrics::CycleTimer,
     pane: Pane<AnyHedgeSnapshot>,
     /// The last poll of each oracle, as the pane says it.
     polls: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
@@ -83,6 +85,7 @@ impl AnyHedgeDesk {
             store,
             queue,
             updates,
+            cycle_timer: crate::metrics::CycleTimer::default(),
             pane: Pane::new("anyhedge", empty),
             polls: Arc::default(),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
@@ -285,10 +288,8 @@ impl AnyHedgeDesk {
                 self.poll_reported(&pubkey, outcome);
             }
             let now = chrono::Utc::now();
-            if let Err(e) = self
-                .cycle(&contracts, &offers, &asked, &mut memory, now.timestamp())
-                .await
-            {
+            let cycle = self.cycle(&contracts, &offers, &asked, &mut memory, now.timestamp());
+            if let Err(e) = self.cycle_timer.time(cycle).await {
                 self.journal(Severity::Failure, format!("cycle failed: {e:#}"));
             }
             match snapshot::build(&self.store, &self.queue).await {

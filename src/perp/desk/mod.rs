@@ -46,6 +46,8 @@ pub struct PerpDesk {
     pub prices: PriceCache,
     pub venue: PerpVenue,
     auto: Arc<AtomicBool>,
+    /// Where the worker loop records its cycle times (`/metrics`).
+    pub cycle_timer: crate::metrics::CycleTimer,
     pane: Pane<PerpSnapshot>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PerpRequest>>>,
     requests_tx: mpsc::UnboundedSender<PerpRequest>,
@@ -84,6 +86,7 @@ impl PerpDesk {
             prices,
             venue,
             auto: Arc::new(AtomicBool::new(auto)),
+            cycle_timer: crate::metrics::CycleTimer::default(),
             pane: Pane::new("perp", empty),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
@@ -212,10 +215,8 @@ impl PerpDesk {
                 }
             }
             let now = chrono::Utc::now();
-            match self
-                .cycle(&contracts, &asked, &mut memory, now.timestamp())
-                .await
-            {
+            let cycle = self.cycle(&contracts, &asked, &mut memory, now.timestamp());
+            match self.cycle_timer.time(cycle).await {
                 Ok(built) => self.publish(|s| {
                     let journal = std::mem::take(&mut s.journal);
                     *s = built;

@@ -48,6 +48,8 @@ pub struct PoolDesk {
     pub store: Store,
     pub queue: ActionQueue,
     pub prices: PriceCache,
+    /// Where the worker loop records its cycle times (`/metrics`).
+    pub cycle_timer: crate::metrics::CycleTimer,
     pane: Pane<PoolSnapshot>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<PoolRequest>>>,
     requests_tx: mpsc::UnboundedSender<PoolRequest>,
@@ -83,6 +85,7 @@ impl PoolDesk {
             store,
             queue,
             prices,
+            cycle_timer: crate::metrics::CycleTimer::default(),
             pane: Pane::new("pool", empty),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,
@@ -198,7 +201,8 @@ impl PoolDesk {
                 _ = tick.tick() => {}
             }
             while notices.try_recv().is_ok() {}
-            if let Err(e) = self.cycle(vault, wbtc, &params, &mut memory).await {
+            let cycle = self.cycle(vault, wbtc, &params, &mut memory);
+            if let Err(e) = self.cycle_timer.time(cycle).await {
                 self.journal(Severity::Failure, format!("cycle failed: {e:#}"));
             }
         }
@@ -362,9 +366,10 @@ impl PoolDesk {
         Ok(())
     }
 
-    /// Reads the Vault's totals at the head, records them, and compares them with the sum
-    /// of the providers' books: each difference is an alert (said once per change), never
-    /// a correction.
+    /// Reads the Vault's totals at the last block whose events the books hold, records
+    /// them, and compares them with the sum of the providers' books: each difference is an
+    /// alert (said once per change), never a correction. Reading at the head instead would
+    /// report every deposit still waiting for its confirmations as a difference.
     async fn reconcile(
         &self,
         vault: Address,
@@ -373,7 +378,17 @@ impl PoolDesk {
         now_ms: i64,
     ) -> anyhow::Result<()> {
         let provider = self.chain.provider();
-        let block = provider.get_block_number().await?;
+        let cursor = self
+            .store
+            .ingest_cursor(self.chain.chain_id(), crate::pool::sync::STREAM)
+            .await?;
+        // Nothing scanned yet: nothing to compare.
+        let Some(block) = cursor
+            .filter(|c| c.next_block > c.start_block)
+            .map(|c| c.next_block - 1)
+        else {
+            return Ok(());
+        };
         let instance = LiquidityVault::new(vault, &provider);
         for (token, address) in [(Token::Eth, Address::ZERO), (Token::Wbtc, wbtc)] {
             let total = instance
