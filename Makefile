@@ -4,18 +4,12 @@ CARGO ?= cargo
 
 .PHONY: demo test bootstrap build lint bench clean-test-data
 
-## demo: a devnet (anvil + test tokens) on 127.0.0.1:8545 and the console on a scratch desk in
-## target/demo; quitting the console stops the devnet (the full live demo arrives with issue #10)
+## demo: the live demo: a devnet anvil with every contract, a simulated market (seed: SEED=N)
+## and the console with every desk busy; quitting the console stops it all. Data in target/demo.
+SEED ?= 1
 demo: bootstrap
 	$(CARGO) build
-	mkdir -p target/demo
-	@set -e; \
-	hd="./target/debug/hedgedesk --data-dir target/demo/data --config target/demo/config.toml"; \
-	$$hd devnet up >target/demo/devnet.log 2>&1 & devnet=$$!; \
-	trap 'kill $$devnet 2>/dev/null; wait $$devnet 2>/dev/null || true' EXIT; \
-	for i in $$(seq 100); do grep -q "Ctrl-C stops" target/demo/devnet.log && break; \
-	  kill -0 $$devnet 2>/dev/null || { cat target/demo/devnet.log; exit 1; }; sleep 0.2; done; \
-	$$hd
+	PATH="$(CURDIR)/.tools/bin:$$PATH" ./target/debug/hedgedesk --data-dir target/demo demo --seed $(SEED)
 
 ## test: the whole suite (unit, snapshot, CLI, headless, tmux), then prove no test secret was written
 test: bootstrap clean-test-data

@@ -81,8 +81,8 @@ pub enum Command {
     /// Local devnet: anvil with every hedgedesk contract deployed and seeded
     #[command(subcommand)]
     Devnet(DevnetCommand),
-    /// The live demo: devnet, a simulated market and every desk busy
-    Demo,
+    /// The live demo: a devnet with every contract, a simulated market and every desk busy
+    Demo(DemoArgs),
     /// Print a shell completion script (e.g. `hedgedesk completions bash > /etc/bash_completion.d/hedgedesk`)
     Completions {
         #[arg(value_enum)]
@@ -124,6 +124,35 @@ pub struct DevnetUpArgs {
     /// Print one JSON object (rpc_url, ws_url, chain_id, contracts) instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "The demo's data dir (--data-dir, default ./hedgedesk-demo) is wiped at \
+every start: it refuses a directory it did not create. Its keystore holds anvil's public dev \
+key 0 under a throwaway passphrase, unlocked for you."
+)]
+pub struct DemoArgs {
+    /// The simulated market's seed: the same seed replays the same market
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Run the desks without a screen (JSON logs, as `run --headless`)
+    #[arg(long)]
+    pub headless: bool,
+    /// Only the devnet and the market: write the demo's config and wait for Ctrl-C (run the
+    /// desks yourself: `hedgedesk --config <data dir>/demo.toml --data-dir <data dir>
+    /// --passphrase-file <data dir>/demo-passphrase.txt run`)
+    #[arg(long, conflicts_with = "headless")]
+    pub market_only: bool,
+    /// Every action waits for your keystroke (the demo's policy runs most on their own)
+    #[arg(long)]
+    pub confirm_all: bool,
+    /// anvil's port (0: a free one)
+    #[arg(long, default_value_t = 8545, value_name = "PORT")]
+    pub port: u16,
+    /// The API's port (/anyhedge, /metrics, /health; 0: a free one)
+    #[arg(long, default_value_t = 8787, value_name = "PORT")]
+    pub api_port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _guard = command_logging(&ctx)?;
             devnet::cli::run(&cmd, &ctx)
         }
-        Command::Demo => not_yet("demo", 10),
+        Command::Demo(args) => hedgedesk::demo::run(&args, &cli.global),
     }
 }
 
@@ -104,9 +104,4 @@ fn command_logging(
     ctx: &AppContext,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     ctx.init_logging(LogMode::Command)
-}
-
-fn not_yet(what: &str, issue: u32) -> anyhow::Result<ExitCode> {
-    eprintln!("hedgedesk {what}: not available in this build yet (it arrives with issue #{issue})");
-    Ok(ExitCode::from(2))
 }

@@ -99,8 +99,18 @@ pub async fn mint_and_approve<P: Provider, Q: Provider>(
         "minting collateral",
     )
     .await?;
+    approve_hedge(party_wallet, collateral, hedge, sats).await
+}
+
+/// The party (`party_wallet`) approves `hedge` for exactly `sats` of the collateral.
+pub async fn approve_hedge<Q: Provider>(
+    party_wallet: &Q,
+    collateral: Address,
+    hedge: Address,
+    sats: u64,
+) -> anyhow::Result<()> {
     mined(
-        TestToken::new(collateral, party_wallet).approve(hedge, amount),
+        TestToken::new(collateral, party_wallet).approve(hedge, U256::from(sats)),
         "approving the hedge",
     )
     .await?;

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod control;
 pub mod deploy;
 pub mod gp_oracle;
+pub mod hermes;
 pub mod margin;
 pub mod perp;
 pub mod pool;
