@@ -101,6 +101,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         world.devnet.node.keys.clone(),
         deployed,
         store,
+        ctx.config.clone(),
         world.api_url.clone(),
         prices_rx,
         args.seed,

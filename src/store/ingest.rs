@@ -69,6 +69,15 @@ pub struct StreamCursor {
     pub updated_at: i64,
 }
 
+impl StreamCursor {
+    /// The last block whose logs have all been applied; `None` before the first scan (the
+    /// blocks below `start_block` were never the stream's to scan: a contract deployed at
+    /// `start_block` does not exist at the block before it).
+    pub fn applied_through(&self) -> Option<u64> {
+        (self.next_block > self.start_block).then(|| self.next_block - 1)
+    }
+}
+
 /// What a stream filters on, in the stored (canonical, comparable) form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StreamKey<'a> {
@@ -447,6 +456,25 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         migrations::migrate(&mut conn).unwrap();
         conn
+    }
+
+    #[test]
+    fn a_stream_has_applied_nothing_until_its_first_block_is_scanned() {
+        let cursor = |next_block| StreamCursor {
+            chain_id: 1,
+            name: "s".into(),
+            next_block,
+            start_block: 40,
+            updated_at: 0,
+        };
+        assert_eq!(cursor(40).applied_through(), None);
+        assert_eq!(cursor(41).applied_through(), Some(40));
+        assert_eq!(cursor(100).applied_through(), Some(99));
+        let genesis = StreamCursor {
+            start_block: 0,
+            ..cursor(0)
+        };
+        assert_eq!(genesis.applied_through(), None);
     }
 
     fn key(name: &str) -> StreamKey<'_> {

@@ -33,6 +33,7 @@ use tokio::sync::{Mutex, MutexGuard, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::chain::contracts::TestToken;
+use crate::config::Config;
 use crate::devnet::receipt::mined;
 use crate::store::Store;
 
@@ -65,6 +66,8 @@ pub struct MarketContext {
     /// Deployment name → address (`token.usdc`, `margin.module`, `pool.vault`, ...).
     pub deployed: BTreeMap<String, Address>,
     pub store: Store,
+    /// The config the desks run with (the demo's).
+    pub config: Arc<Config>,
     /// The desks' HTTP API (AnyHedge REST), e.g. `http://127.0.0.1:8787`.
     pub api_url: String,
     pub prices: watch::Receiver<MarketPrices>,
@@ -82,6 +85,7 @@ impl MarketContext {
         keys: Vec<PrivateKeySigner>,
         deployed: BTreeMap<String, Address>,
         store: Store,
+        config: Arc<Config>,
         api_url: String,
         prices: watch::Receiver<MarketPrices>,
         seed: u64,
@@ -92,6 +96,7 @@ impl MarketContext {
             keys,
             deployed,
             store,
+            config,
             api_url,
             prices,
             seed,

@@ -123,7 +123,7 @@ async fn applied_block(store: &Store, chain_id: u64) -> Result<Option<u64>, Stor
     Ok(store
         .ingest_cursor(chain_id, STREAM)
         .await?
-        .and_then(|cursor| cursor.next_block.checked_sub(1)))
+        .and_then(|cursor| cursor.applied_through()))
 }
 
 /// Reads every stale order and position (see the module docs).

@@ -383,10 +383,7 @@ impl PoolDesk {
             .ingest_cursor(self.chain.chain_id(), crate::pool::sync::STREAM)
             .await?;
         // Nothing scanned yet: nothing to compare.
-        let Some(block) = cursor
-            .filter(|c| c.next_block > c.start_block)
-            .map(|c| c.next_block - 1)
-        else {
+        let Some(block) = cursor.and_then(|c| c.applied_through()) else {
             return Ok(());
         };
         let instance = LiquidityVault::new(vault, &provider);

@@ -36,7 +36,6 @@ use lp::Lp;
 use plan::{Account, LPS, Purchase};
 
 /// The demo's config, beside its store (`setup.rs` writes both into the data dir).
-const DEMO_CONFIG: &str = "demo.toml";
 /// How often to look for the desk's tiers, and to retry the opening purchases.
 const POLL: Duration = Duration::from_millis(500);
 /// The opening purchases give up (and the market goes on) this long into the market.
@@ -112,17 +111,9 @@ async fn play(ctx: &MarketContext, cancel: &CancellationToken) -> anyhow::Result
     Ok(())
 }
 
-/// `[pool]` as the desks read it from the demo's config.
+/// `[pool]` as the desks read it.
 fn pool_params(ctx: &MarketContext) -> anyhow::Result<PoolParams> {
-    let path = ctx.store.path().with_file_name(DEMO_CONFIG);
-    let loaded = crate::config::load(Some(&path), crate::config::process_env())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    anyhow::ensure!(
-        loaded.file_found,
-        "the demo's config {} is missing",
-        path.display()
-    );
-    PoolParams::from_config(&loaded.config.pool).map_err(|e| anyhow::anyhow!("[pool]: {e}"))
+    PoolParams::from_config(&ctx.config.pool).map_err(|e| anyhow::anyhow!("[pool]: {e}"))
 }
 
 /// Deposits need the tiers in the store: the pool desk puts them there when it starts.
