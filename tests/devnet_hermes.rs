@@ -1,7 +1,7 @@
 //! The demo's devnet Hermes, spoken to by the oracle desk's own Hermes client: the latest
 //! update for the feeds asked for, signed by the devnet guardian set (and verified by the
-//! same decoder the desk uses), the stream's events as prices are published, the feed list,
-//! and the errors Hermes gives for unknown ids.
+//! same decoder the desk uses), the stream's events (the current prices, then each new one),
+//! the feed list, and the errors Hermes gives for unknown ids.
 
 use std::time::Duration;
 
@@ -77,6 +77,16 @@ async fn the_oracle_desks_client_reads_and_verifies_what_the_devnet_hermes_publi
         cancel.clone(),
     );
     assert!(matches!(events.recv().await, Some(StreamEvent::Connected)));
+    // As Hermes does, the stream opens with the current price of what it asked for.
+    let Some(StreamEvent::Update(current)) = events.recv().await else {
+        panic!("no opening event")
+    };
+    let got: Vec<_> = current
+        .parsed
+        .iter()
+        .map(|p| (p.id, p.price.price))
+        .collect();
+    assert_eq!(got, vec![(PYTH_ETH_USD, 300_000_000_000)]);
     hermes.publish(vec![message(PYTH_BTC_USD, 6_100_000_000_000, now + 1)]);
     hermes.publish(vec![
         message(PYTH_BTC_USD, 6_200_000_000_000, now + 2),

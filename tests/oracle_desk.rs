@@ -185,3 +185,160 @@ async fn wait_request(
     .await
     .unwrap_or_else(|_| panic!("the desk never answered the {request} request"))
 }
+
+/// The operator is away (publish_prices waits for a keystroke) while the price keeps
+/// moving: each newer update's proposal withdraws the one it supersedes, so one publication
+/// waits, not a queue of stale ones; approved, it lands with the newest price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_proposal_withdraws_the_one_still_waiting_for_the_operator() {
+    use hedgedesk::actions::{ActionKind, ActionState, PolicyMode};
+    use hedgedesk::config::ActionPolicyConfig;
+    use hedgedesk::devnet::Devnet;
+    use hedgedesk::devnet::hermes::{DevnetFeed, DevnetHermes};
+    use hedgedesk::devnet::pyth::DevnetPythSource;
+    use hedgedesk::devnet::scenario::{
+        DEVNET_GUARDIAN_SEED, DEVNET_GUARDIANS, PYTH_BTC_USD, PriceCasterSpec, Scenario,
+    };
+    use hedgedesk::oracle::wire::message::PriceFeedMessage;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5)).unwrap();
+    let mut devnet = Devnet::start(AnvilOptions::default(), store.clone())
+        .await
+        .unwrap();
+    let mut scenario = Scenario::empty();
+    scenario.price_caster = Some(PriceCasterSpec::devnet());
+    devnet.seed(&scenario).await.unwrap();
+
+    let source = DevnetPythSource::new(DEVNET_GUARDIAN_SEED, DEVNET_GUARDIANS, 0);
+    let sets_file = dir.path().join("sets.json");
+    std::fs::write(&sets_file, source.guardian_sets().to_json("devnet")).unwrap();
+    let emitter = source.emitter;
+    let hermes = DevnetHermes::new(
+        source,
+        vec![DevnetFeed {
+            id: PYTH_BTC_USD,
+            symbol: "BTC/USD".into(),
+        }],
+    );
+    let now = chrono::Utc::now().timestamp();
+    let btc = |price: i64, t: i64| PriceFeedMessage {
+        feed_id: PYTH_BTC_USD,
+        price,
+        conf: 1_000_000,
+        exponent: -8,
+        publish_time: t,
+        prev_publish_time: t - 1,
+        ema_price: price,
+        ema_conf: 1_000_000,
+    };
+    let mut config = Config::default();
+    let mut chain = devnet.chain_config();
+    chain.confirmations = 0;
+    chain.poll_interval_ms = 100;
+    config.chains.insert(DEVNET_CHAIN.into(), chain);
+    config.api.enabled = false;
+    config.oracle.hermes_url = hermes.serve_on(0).await.unwrap();
+    config.oracle.guardian_sets = sets_file.to_str().unwrap().into();
+    config.oracle.emitter_chain = emitter.chain;
+    config.oracle.emitter_address = emitter.address.to_string();
+    config.oracle.feeds = vec![FeedConfig {
+        symbol: "BTC/USD".into(),
+        asset_id: 1,
+        decimals: 8,
+        price_id: PYTH_BTC_USD.to_string(),
+        ..FeedConfig::default()
+    }];
+    config.actions.insert(
+        ActionKind::PublishPrices,
+        ActionPolicyConfig {
+            mode: PolicyMode::Confirm,
+            ..ActionPolicyConfig::default()
+        },
+    );
+    let rt = Runtime::start(Arc::new(config), store.clone(), devnet.node.signer(0))
+        .await
+        .unwrap();
+    rt.oracle_requests.send(DeskRequest::Bootstrap).unwrap();
+
+    let publishes = |state: ActionState| {
+        rt.queue
+            .snapshot()
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::PublishPrices && a.state == state)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    async fn until(what: &str, rt: &Runtime, check: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !check() {
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "timed out waiting for {what}: {:#?}",
+                rt.queue.snapshot().actions
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let slots = || {
+        let store = store.clone();
+        let chain_id = devnet.node.chain_id;
+        async move { store.oracle_slots(chain_id).await.unwrap().len() }
+    };
+    let start = std::time::Instant::now();
+    while slots().await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "no slot allocated"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The slot is in: the stream's next price is due (never published).
+    hermes.publish(vec![btc(6_000_000_000_000, now)]);
+    until("the first publication proposed", &rt, || {
+        publishes(ActionState::Proposed).len() == 1
+    })
+    .await;
+    let first = publishes(ActionState::Proposed)[0].id;
+
+    // Two newer prices, each moved beyond the threshold from the one before.
+    hermes.publish(vec![btc(6_100_000_000_000, now + 1)]);
+    until("the second proposal", &rt, || {
+        publishes(ActionState::Proposed)
+            .iter()
+            .any(|a| a.id != first)
+    })
+    .await;
+    hermes.publish(vec![btc(6_200_000_000_000, now + 2)]);
+    until("one proposal waiting, the two older withdrawn", &rt, || {
+        publishes(ActionState::Proposed).len() == 1 && publishes(ActionState::Rejected).len() == 2
+    })
+    .await;
+    let last = publishes(ActionState::Proposed)[0].clone();
+    for old in publishes(ActionState::Rejected) {
+        let shown = store.action(old.id).await.unwrap().unwrap();
+        assert!(
+            shown
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("superseded by #")),
+            "{shown:#?}"
+        );
+    }
+
+    rt.queue.approve(last.id).await.unwrap();
+    until("the approved publication confirmed", &rt, || {
+        publishes(ActionState::Confirmed).len() == 1
+    })
+    .await;
+    let caster = PriceCaster::new(
+        devnet.address(PRICE_CASTER).unwrap(),
+        devnet.node.provider(),
+    );
+    assert_eq!(
+        caster.getSlot(0).call().await.unwrap().price,
+        6_200_000_000_000
+    );
+    rt.shutdown().await;
+}

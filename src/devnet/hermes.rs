@@ -179,9 +179,19 @@ async fn stream(State(hermes): State<DevnetHermes>, RawQuery(query): RawQuery) -
         Err(why) => return bad_request(why),
     };
     let published = hermes.published.subscribe();
+    // Like Hermes, a new subscriber hears the current prices at once, not at the next tick.
+    let current: Vec<PriceFeedMessage> = ids.iter().filter_map(|id| hermes.latest(*id)).collect();
+    let first = (!current.is_empty())
+        .then(|| Bytes::from(format!("data:{}\n\n", hermes.update_json(&current))));
     let events = futures::stream::unfold(
-        (hermes, ids, published),
-        |(hermes, ids, mut published)| async move {
+        (hermes, ids, published, first),
+        |(hermes, ids, mut published, mut first)| async move {
+            if let Some(chunk) = first.take() {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(chunk),
+                    (hermes, ids, published, first),
+                ));
+            }
             loop {
                 let next = tokio::time::timeout(KEEP_ALIVE, published.recv()).await;
                 let chunk = match next {
@@ -199,10 +209,7 @@ async fn stream(State(hermes): State<DevnetHermes>, RawQuery(query): RawQuery) -
                         Bytes::from(format!("data:{}\n\n", hermes.update_json(&wanted)))
                     }
                 };
-                return Some((
-                    Ok::<_, std::convert::Infallible>(chunk),
-                    (hermes, ids, published),
-                ));
+                return Some((Ok(chunk), (hermes, ids, published, first)));
             }
         },
     );

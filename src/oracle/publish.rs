@@ -241,17 +241,68 @@ impl Publisher {
             ProposeOutcome::Created(a) | ProposeOutcome::Existing(a) => a.id,
         };
         report.action = Some(action);
-        let mut in_flight = self.in_flight.lock().await;
-        for (index, message) in &verified.prices {
-            if slots[*index] != SKIP_SLOT {
+        let writes: BTreeMap<B256, OnChain> = verified
+            .prices
+            .iter()
+            .filter(|(index, _)| slots[*index] != SKIP_SLOT)
+            .map(|(_, m)| {
                 let write = OnChain {
-                    price: message.price,
-                    publish_time: u64::try_from(message.publish_time).unwrap_or(0),
+                    price: m.price,
+                    publish_time: u64::try_from(m.publish_time).unwrap_or(0),
                 };
-                in_flight.insert(message.feed_id, (action, write));
-            }
+                (m.feed_id, write)
+            })
+            .collect();
+        let mut in_flight = self.in_flight.lock().await;
+        if matches!(outcome, ProposeOutcome::Created(_)) {
+            self.withdraw_superseded(&in_flight, action, &writes).await;
+        }
+        for (feed, write) in writes {
+            in_flight.insert(feed, (action, write));
         }
         Ok(report)
+    }
+
+    /// Withdraws the earlier proposals still waiting for the operator whose every price
+    /// `action` writes newer: approving one later would only publish older prices (the
+    /// contract keeps the newest anyway), and a queue of them buries the one that matters.
+    async fn withdraw_superseded(
+        &self,
+        in_flight: &BTreeMap<B256, (i64, OnChain)>,
+        action: i64,
+        writes: &BTreeMap<B256, OnChain>,
+    ) {
+        let older: std::collections::BTreeSet<i64> = in_flight
+            .values()
+            .map(|(id, _)| *id)
+            .filter(|id| *id != action)
+            .collect();
+        let waiting: std::collections::BTreeSet<i64> = self
+            .queue
+            .snapshot()
+            .actions
+            .iter()
+            .filter(|a| a.state == crate::actions::ActionState::Proposed)
+            .map(|a| a.id)
+            .collect();
+        for id in older.intersection(&waiting) {
+            let covered =
+                in_flight
+                    .iter()
+                    .filter(|(_, (owner, _))| owner == id)
+                    .all(|(feed, (_, old))| {
+                        writes
+                            .get(feed)
+                            .is_some_and(|new| new.publish_time >= old.publish_time)
+                    });
+            if !covered {
+                continue;
+            }
+            let reason = format!("superseded by #{action}: newer prices for the same slots");
+            if let Err(e) = self.queue.withdraw(*id, &reason).await {
+                tracing::warn!(action = id, error = %e, "oracle: a superseded proposal stays");
+            }
+        }
     }
 
     /// What the policy compares a fresh price with: the on-chain slot, or the newer price

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod proxy;
 pub mod pyth;
+pub mod tmux;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
