@@ -1,10 +1,16 @@
-//! `hedgedesk demo --headless`, the real binary as a newcomer runs it (without the screen):
-//! within a minute of the market starting every desk has rows to show, and within three
-//! minutes the desks have liquidated a margin position, opened and closed a perp hedge,
-//! settled an AnyHedge contract and settled a pool policy, all on their own (the demo's
-//! policy); then SIGTERM stops it cleanly, anvil with it.
+//! The live demo, the real binary as a newcomer runs it, twice side by side:
+//! - `hedgedesk demo --headless`: within a minute of the market starting every desk has rows
+//!   to show, and within three minutes the desks have liquidated a margin position, opened
+//!   and closed a perp hedge, settled an AnyHedge contract and settled a pool policy, all on
+//!   their own (the demo's policy); then SIGTERM stops it cleanly, anvil with it;
+//! - `hedgedesk demo --confirm-all` in a real terminal (tmux), every action waiting for the
+//!   operator: every desk's tab shows live rows within a minute; the operator approves what
+//!   the desks propose through the confirm popup on the Actions tab (and a provider's
+//!   withdrawal with `w` on the Pool tab), one action of each kind at least; each approved
+//!   on-chain action's transaction succeeded with the event it was for (read back with
+//!   `cast`), and the perp hedges are the paper venue's fills.
 //!
-//! Needs anvil (`scripts/bootstrap` installs it in `.tools/bin`).
+//! Needs anvil, cast and tmux (`scripts/bootstrap` installs them).
 
 mod common;
 
@@ -14,6 +20,12 @@ use std::time::{Duration, Instant};
 
 use common::Desk;
 use rusqlite::{Connection, OpenFlags};
+use std::collections::BTreeMap;
+use std::process::Command as Cmd;
+
+use alloy::sol_types::SolEvent;
+use common::tmux::Tmux;
+use hedgedesk::chain::contracts::{HedgeContract, LiquidityVault, MarginModule, PriceCaster};
 
 /// Kills the demo if the test fails before stopping it.
 struct Running(Child);
@@ -154,4 +166,272 @@ fn every_desk_is_busy_within_a_minute_and_each_flow_completes_within_three() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// The kinds the demo's market makes the desks propose within its first minutes, and the
+/// event their transaction must carry (`None`: an order on the paper venue, not a tx).
+fn expected() -> Vec<(&'static str, Option<alloy::primitives::B256>)> {
+    vec![
+        ("publish_prices", Some(PriceCaster::Store::SIGNATURE_HASH)),
+        (
+            "freeze_position",
+            Some(MarginModule::PositionFrozen::SIGNATURE_HASH),
+        ),
+        ("liquidate", Some(MarginModule::Liquidation::SIGNATURE_HASH)),
+        ("fund_contract", Some(HedgeContract::Funded::SIGNATURE_HASH)),
+        (
+            "settle_contract",
+            Some(HedgeContract::Settled::SIGNATURE_HASH),
+        ),
+        ("open_hedge", None),
+        ("close_hedge", None),
+        (
+            "lock_collateral",
+            Some(LiquidityVault::CollateralLocked::SIGNATURE_HASH),
+        ),
+        (
+            "settle_policy",
+            Some(LiquidityVault::SettlementPaid::SIGNATURE_HASH),
+        ),
+        (
+            "expire_policy",
+            Some(LiquidityVault::CollateralReleased::SIGNATURE_HASH),
+        ),
+        (
+            "approve_withdrawal",
+            Some(LiquidityVault::WithdrawalApproved::SIGNATURE_HASH),
+        ),
+    ]
+}
+
+fn open(path: &Path) -> Option<Connection> {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.busy_timeout(Duration::from_secs(2)).ok()?;
+    Some(c)
+}
+
+/// Per kind: (operator approvals, confirmed) so far.
+fn approvals(path: &Path) -> BTreeMap<String, (i64, i64)> {
+    let Some(c) = open(path) else {
+        return BTreeMap::new();
+    };
+    let mut stmt = c
+        .prepare(
+            "SELECT a.kind,
+                    count(DISTINCT CASE WHEN e.actor = 'operator' AND e.to_state = 'approved'
+                                        THEN a.id END),
+                    count(DISTINCT CASE WHEN a.state = 'confirmed' AND e.actor = 'operator'
+                                        AND e.to_state = 'approved' THEN a.id END)
+             FROM actions a JOIN action_events e ON e.action_id = a.id
+             GROUP BY a.kind",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Approves whatever the Actions tab offers first: the newest rows are tried in turn until
+/// one is proposed. Returns whether one was approved.
+fn approve_one(t: &Tmux) -> bool {
+    for down in 0..6 {
+        t.keys(&["g"]);
+        for _ in 0..down {
+            t.keys(&["j"]);
+        }
+        t.keys(&["a"]);
+        std::thread::sleep(Duration::from_millis(150));
+        if t.screen().contains("Approve action #") {
+            t.keys(&["y"]);
+            std::thread::sleep(Duration::from_millis(150));
+            return true;
+        }
+    }
+    false
+}
+
+fn cast(args: &[&str]) -> String {
+    let out = Cmd::new("cast").args(args).output().expect("cast");
+    assert!(
+        out.status.success(),
+        "cast {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn the_demo_in_a_terminal_every_tab_live_and_every_kind_approved_by_keystroke() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
+        eprintln!("tmux not installed: skipping the terminal test");
+        return;
+    }
+    let desk = Desk::new("tui_demo");
+    let t = Tmux::run(
+        "demo",
+        &format!(
+            "{} --data-dir {} demo --confirm-all --port 0 --api-port 0 --seed 1",
+            common::bin(),
+            desk.data.display()
+        ),
+    );
+    let store = desk.data.join("hedgedesk.sqlite");
+    // Deploying and seeding takes a while on a cold machine; the console shows when done.
+    t.wait_for_within("workers 10/10", Duration::from_secs(240));
+    let started = Instant::now();
+
+    // Every tab has live rows within a minute, while the operator approves what comes.
+    let tabs = [
+        ("1", "BTC/USD"),
+        ("2", "watching"),
+        ("3", " BCH "),
+        ("4", "BTC-USD"),
+        ("5", " PUT "),
+    ];
+    let mut live = BTreeMap::new();
+    while live.len() < tabs.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "tabs without live rows after a minute: {:?}; last screen:\n{}",
+            tabs.iter()
+                .filter(|(k, _)| !live.contains_key(*k))
+                .collect::<Vec<_>>(),
+            t.screen()
+        );
+        for (key, text) in tabs {
+            if live.contains_key(key) {
+                continue;
+            }
+            t.keys(&[key]);
+            std::thread::sleep(Duration::from_millis(300));
+            if t.screen().contains(text) {
+                live.insert(key, started.elapsed().as_secs());
+            }
+        }
+        t.keys(&["6"]);
+        approve_one(&t);
+    }
+    eprintln!("tabs live at seconds {live:?}");
+
+    // A provider asks to withdraw; the operator proposes it with `w` on the Pool tab.
+    let provider: String = open(&store)
+        .unwrap()
+        .query_row(
+            "SELECT p.address FROM pool_providers p JOIN pool_balances b ON b.provider = p.address
+             WHERE b.token = 'eth' AND b.total != '0' ORDER BY p.address LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = common::hedgedesk(&desk.data.join("demo.toml"), &desk.data)
+        .args([
+            "pool",
+            "request-withdrawal",
+            "--provider",
+            &provider,
+            "--token",
+            "eth",
+            "--amount",
+            "0.01",
+            "--btc-price",
+            "60000",
+            "--eth-price",
+            "3000",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    t.keys(&["5"]);
+    t.wait_for("withdrawal");
+    // Focus moves providers → policies → withdrawals; the first row `w` accepts is asked.
+    t.keys(&["Right"]);
+    t.keys(&["Right"]);
+    let asked = (0..6).any(|_| {
+        t.keys(&["w"]);
+        std::thread::sleep(Duration::from_millis(300));
+        if t.screen().contains("Approve withdrawal #") {
+            t.keys(&["y"]);
+            return true;
+        }
+        t.keys(&["j"]);
+        false
+    });
+    assert!(asked, "no withdrawal to approve:\n{}", t.screen());
+
+    // The operator approves everything proposed until each kind has one confirmed.
+    let kinds = expected();
+    t.keys(&["6"]);
+    loop {
+        let done = approvals(&store);
+        let missing: Vec<&str> = kinds
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| done.get(*k).is_none_or(|(_, confirmed)| *confirmed == 0))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no confirmed operator approval of {missing:?}; so far {done:?}"
+        );
+        if !approve_one(&t) {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    // Each kind's transaction succeeded on the devnet with its event; hedges are fills.
+    let rpc = {
+        let text = std::fs::read_to_string(desk.data.join("demo.toml")).unwrap();
+        let config: hedgedesk::config::Config = toml::from_str(&text).unwrap();
+        config.chains["devnet"].endpoints[0].url.clone()
+    };
+    let c = open(&store).unwrap();
+    for (kind, event) in kinds {
+        let (id, tx): (i64, Option<String>) = c
+            .query_row(
+                "SELECT id, tx_hash FROM actions WHERE kind = ?1 AND state = 'confirmed'
+                 ORDER BY id LIMIT 1",
+                [kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        match event {
+            Some(topic) => {
+                let hash = tx.unwrap_or_else(|| panic!("{kind} #{id}: no tx hash"));
+                let status = cast(&["receipt", &hash, "status", "--rpc-url", &rpc]);
+                // cast prints "1 (success)" or "true" by version.
+                assert!(
+                    status.starts_with('1') || status == "true",
+                    "{kind} {hash}: status {status}"
+                );
+                let logs = cast(&["receipt", &hash, "logs", "--rpc-url", &rpc]);
+                assert!(
+                    logs.contains(&topic.to_string()),
+                    "{kind} {hash}: no {topic} in its logs:\n{logs}"
+                );
+            }
+            None => {
+                let fills = count(
+                    &store,
+                    &format!(
+                        "SELECT count(*) FROM paper_fills WHERE client_order_id IN
+                         (SELECT json_extract(plan_json, '$.client_order_id') FROM actions
+                          WHERE id = {id})"
+                    ),
+                );
+                assert_eq!(fills, 1, "{kind} #{id}: its order is not one paper fill");
+            }
+        }
+    }
+
+    t.keys(&["q"]);
+    common::wait_until("the demo to quit on q", Duration::from_secs(30), || {
+        !t.alive()
+    });
 }
