@@ -197,7 +197,8 @@ async fn a_newer_proposal_withdraws_the_one_still_waiting_for_the_operator() {
     use hedgedesk::devnet::hermes::{DevnetFeed, DevnetHermes};
     use hedgedesk::devnet::pyth::DevnetPythSource;
     use hedgedesk::devnet::scenario::{
-        DEVNET_GUARDIAN_SEED, DEVNET_GUARDIANS, PYTH_BTC_USD, PriceCasterSpec, Scenario,
+        DEVNET_GUARDIAN_SEED, DEVNET_GUARDIANS, PYTH_BTC_USD, PYTH_ETH_USD, PriceCasterSpec,
+        Scenario,
     };
     use hedgedesk::oracle::wire::message::PriceFeedMessage;
 
@@ -222,6 +223,16 @@ async fn a_newer_proposal_withdraws_the_one_still_waiting_for_the_operator() {
         }],
     );
     let now = chrono::Utc::now().timestamp();
+    let eth = |t: i64| PriceFeedMessage {
+        feed_id: PYTH_ETH_USD,
+        price: 300_000_000_000,
+        conf: 100_000,
+        exponent: -8,
+        publish_time: t,
+        prev_publish_time: t - 1,
+        ema_price: 300_000_000_000,
+        ema_conf: 100_000,
+    };
     let btc = |price: i64, t: i64| PriceFeedMessage {
         feed_id: PYTH_BTC_USD,
         price,
@@ -242,13 +253,23 @@ async fn a_newer_proposal_withdraws_the_one_still_waiting_for_the_operator() {
     config.oracle.guardian_sets = sets_file.to_str().unwrap().into();
     config.oracle.emitter_chain = emitter.chain;
     config.oracle.emitter_address = emitter.address.to_string();
-    config.oracle.feeds = vec![FeedConfig {
-        symbol: "BTC/USD".into(),
-        asset_id: 1,
-        decimals: 8,
-        price_id: PYTH_BTC_USD.to_string(),
-        ..FeedConfig::default()
-    }];
+    // ETH at 18 decimals (wei) normalises to 0 picodollars: never proposed.
+    config.oracle.feeds = vec![
+        FeedConfig {
+            symbol: "BTC/USD".into(),
+            asset_id: 1,
+            decimals: 8,
+            price_id: PYTH_BTC_USD.to_string(),
+            ..FeedConfig::default()
+        },
+        FeedConfig {
+            symbol: "ETH/USD".into(),
+            asset_id: 2,
+            decimals: 18,
+            price_id: PYTH_ETH_USD.to_string(),
+            ..FeedConfig::default()
+        },
+    ];
     config.actions.insert(
         ActionKind::PublishPrices,
         ActionPolicyConfig {
@@ -295,12 +316,18 @@ async fn a_newer_proposal_withdraws_the_one_still_waiting_for_the_operator() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The slot is in: the stream's next price is due (never published).
-    hermes.publish(vec![btc(6_000_000_000_000, now)]);
+    hermes.publish(vec![btc(6_000_000_000_000, now), eth(now)]);
     until("the first publication proposed", &rt, || {
         publishes(ActionState::Proposed).len() == 1
     })
     .await;
-    let first = publishes(ActionState::Proposed)[0].id;
+    let first = publishes(ActionState::Proposed)[0].clone();
+    assert!(
+        first.summary.contains("BTC/USD") && !first.summary.contains("ETH/USD"),
+        "{}",
+        first.summary
+    );
+    let first = first.id;
 
     // Two newer prices, each moved beyond the threshold from the one before.
     hermes.publish(vec![btc(6_100_000_000_000, now + 1)]);

@@ -50,7 +50,8 @@ pub fn demo_config(at: &DemoEndpoints, data_dir: &Path, confirm_all: bool) -> Co
     o.emitter_address = at.emitter_address.to_string();
     o.feeds = vec![
         feed("BTC/USD", 1, 8, PYTH_BTC_USD),
-        feed("ETH/USD", 2, 18, PYTH_ETH_USD),
+        // 8 like Wormhole's wrapped ETH: at 18 (wei) the slot's picodollar price is 0.
+        feed("ETH/USD", 2, 8, PYTH_ETH_USD),
     ];
 
     let l = &mut config.liquidator;

@@ -174,6 +174,20 @@ impl Publisher {
             let Some(feed) = self.feeds.get(&message.feed_id) else {
                 continue;
             };
+            // The contract stores nothing for a price that normalises to zero (it emits
+            // NormPriceZero): proposing it would publish nothing, forever "due".
+            if !matches!(
+                crate::oracle::slot::normalize(message.price, message.exponent, feed.decimals),
+                Ok(n) if n > 0
+            ) {
+                slots[*index] = SKIP_SLOT;
+                report.skipped.push(format!(
+                    "{}: {}e{} normalises to 0 at {} decimals (the contract would not store it; \
+                     lower its oracle.feeds decimals)",
+                    feed.symbol, message.price, message.exponent, feed.decimals
+                ));
+                continue;
+            }
             let held = contract
                 .getSlot(slot)
                 .call()
