@@ -23,12 +23,7 @@ fn unlock(t: &Tmux) {
 
 #[test]
 fn console_end_to_end_with_a_kill_after_approval() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required under CI: run scripts/bootstrap"
-        );
-        eprintln!("tmux not installed: skipping the terminal test");
+    if !Tmux::required() {
         return;
     }
     let desk = Desk::new("tui_tmux");
@@ -111,11 +106,7 @@ fn console_end_to_end_with_a_kill_after_approval() {
 
 #[test]
 fn three_wrong_passphrases_exit_without_a_crash() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required under CI: run scripts/bootstrap"
-        );
+    if !Tmux::required() {
         return;
     }
     let desk = Desk::new("tui_tmux_wrong");
@@ -144,11 +135,7 @@ fn three_wrong_passphrases_exit_without_a_crash() {
 
 #[test]
 fn with_no_keystore_the_console_creates_one_and_opens() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required under CI: run scripts/bootstrap"
-        );
+    if !Tmux::required() {
         return;
     }
     let desk = Desk::new("tui_tmux_create");
@@ -189,11 +176,7 @@ fn with_no_keystore_the_console_creates_one_and_opens() {
 
 #[test]
 fn the_chain_line_follows_a_live_devnet() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required under CI: run scripts/bootstrap"
-        );
+    if !Tmux::required() {
         return;
     }
     use alloy::primitives::U256;

@@ -12,6 +12,20 @@ pub struct Tmux {
 }
 
 impl Tmux {
+    /// Whether the terminal tests can run: tmux is required under CI (bootstrap installs
+    /// it); elsewhere its absence skips them, saying so.
+    pub fn required() -> bool {
+        if Tmux::available() {
+            return true;
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required under CI: run scripts/bootstrap"
+        );
+        eprintln!("tmux not installed: skipping the terminal test");
+        false
+    }
+
     pub fn available() -> bool {
         Command::new("tmux")
             .arg("-V")

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 
 use super::BuyArgs;
 use super::format::{addr_hex, btc, tokens_sym, usd, when};
@@ -98,10 +97,7 @@ pub(super) fn buy(args: &BuyArgs, ctx: &AppContext, store: &Store) -> anyhow::Re
             return Ok(ExitCode::from(2));
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let created = runtime.block_on(async {
         store.pool_sync_tiers(params.tiers.clone(), now).await?;
         store.pool_create_policy(new, u, now).await

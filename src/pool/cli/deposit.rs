@@ -115,10 +115,7 @@ pub(super) fn deposit(
     store: &Store,
 ) -> anyhow::Result<ExitCode> {
     let params = PoolParams::from_config(&ctx.config.pool).map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let now = chrono::Utc::now().timestamp_millis();
     let (target, prepared) = runtime.block_on(async {
         let target = target(ctx, store, input.token).await?;

@@ -246,6 +246,15 @@ pub struct ReconcileArgs {
     pub json: bool,
 }
 
+/// A single-threaded runtime for one command's store and chain calls.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 pub fn run(cmd: PoolCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     // Everything but the what-if logs to the data dir and reads the store.
     let open = || -> anyhow::Result<(AppContext, _, Store)> {

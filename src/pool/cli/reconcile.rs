@@ -200,10 +200,7 @@ pub(super) fn reconcile(
     ctx: &AppContext,
     store: &Store,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let (chain, chain_id, read, checks) = runtime.block_on(async {
         let (chain, chain_id, read) = read_vault(ctx, store).await?;
         let now = chrono::Utc::now().timestamp_millis();

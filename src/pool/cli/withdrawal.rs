@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use alloy::primitives::Address;
-use anyhow::Context;
 
 use super::RequestWithdrawalArgs;
 use super::format::tokens_sym;
@@ -59,10 +58,7 @@ pub(super) fn request_withdrawal(
     store: &Store,
 ) -> anyhow::Result<ExitCode> {
     let params = PoolParams::from_config(&ctx.config.pool).map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let result = runtime.block_on(async {
         if store.pool_provider(provider).await?.is_none() {
             return Ok(None);
