@@ -153,6 +153,16 @@ pub struct DemoArgs {
     /// The API's port (/anyhedge, /metrics, /health; 0: a free one)
     #[arg(long, default_value_t = 8787, value_name = "PORT")]
     pub api_port: u16,
+    /// Load: this many more margin positions, seeded before the desks start
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub margin_positions: usize,
+    /// Load: this many more DePerp positions, seeded before the desks start
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub perp_positions: usize,
+    /// Load: this many more funded AnyHedge contracts for the desk to watch, seeded before
+    /// the desks start
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub anyhedge_contracts: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

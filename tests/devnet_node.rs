@@ -64,3 +64,37 @@ async fn controls_move_time_mine_and_reorg() {
         .unwrap();
     assert_eq!(kept.header.number, 4);
 }
+
+/// Anvil persists older block states to disk: each node keeps them in its own cache under
+/// the temp dir (not the shared ~/.foundry), and the cache goes with the node.
+#[tokio::test]
+async fn a_nodes_persisted_states_live_and_die_with_it() {
+    let node = AnvilNode::start(&AnvilOptions::default()).unwrap();
+    let cache = node.cache.clone();
+    assert!(cache.starts_with(std::env::temp_dir()), "{cache:?}");
+    let control = DevnetControl::new(node.provider());
+    // Enough blocks that anvil moves the oldest states out of memory.
+    for _ in 0..10 {
+        control.mine_blocks(100).await.unwrap();
+    }
+    let written: u64 = walk(&cache)
+        .iter()
+        .map(|f| f.metadata().unwrap().len())
+        .sum();
+    assert!(written > 0, "no state persisted in {cache:?}");
+    drop(node);
+    assert!(!cache.exists(), "left behind: {cache:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

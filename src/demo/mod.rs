@@ -8,6 +8,7 @@
 //! and headless mode start theirs exactly as `hedgedesk run` does, from the config the demo
 //! wrote (`<data dir>/demo.toml`).
 
+pub mod bulk;
 pub mod config;
 pub mod keystore;
 pub mod market;
@@ -53,6 +54,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         args.seed
     );
     let world = market_rt.block_on(setup::start(args, &dir, store.clone()))?;
+    market_rt.block_on(bulk::seed(args, &world))?;
 
     let demo_global = GlobalArgs {
         config: Some(world.config_path.clone()),

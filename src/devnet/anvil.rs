@@ -81,6 +81,8 @@ pub struct AnvilNode {
     /// The funded dev accounts' keys, in anvil's order.
     pub keys: Vec<PrivateKeySigner>,
     pub binary: PathBuf,
+    /// Where anvil persists older block states; removed once the node is reaped.
+    pub cache: PathBuf,
     tail: Arc<Mutex<VecDeque<String>>>,
     stop: Option<mpsc::Sender<()>>,
     owner: Option<std::thread::JoinHandle<()>>,
@@ -114,6 +116,11 @@ impl AnvilNode {
         if let Some(seconds) = options.block_time {
             command.arg("--block-time").arg(seconds.to_string());
         }
+        // Anvil persists older block states to disk (by default under ~/.foundry, megabytes
+        // per block under load) and leaves them when it dies: give each node its own cache,
+        // removed once the node is reaped.
+        let cache = cache_dir();
+        command.arg("--cache-path").arg(&cache);
         die_with_parent(&mut command);
 
         let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
@@ -122,9 +129,13 @@ impl AnvilNode {
         let owner = {
             let tail = tail.clone();
             let binary = binary.clone();
+            let cache = cache.clone();
             std::thread::Builder::new()
                 .name("anvil-owner".into())
-                .spawn(move || own_anvil(command, binary, tail, ready_tx, stop_rx))
+                .spawn(move || {
+                    own_anvil(command, binary, tail, ready_tx, stop_rx);
+                    let _ = std::fs::remove_dir_all(&cache);
+                })
                 .expect("spawn the anvil owner thread")
         };
         let ready = match ready_rx.recv_timeout(options.startup_timeout) {
@@ -147,6 +158,7 @@ impl AnvilNode {
             chain_id: options.chain_id,
             keys: ready.keys,
             binary,
+            cache,
             tail,
             stop: Some(stop_tx),
             owner: Some(owner),
@@ -190,6 +202,13 @@ impl Drop for AnvilNode {
             let _ = owner.join();
         }
     }
+}
+
+/// A fresh directory for one node's persisted states, under the system's temp dir.
+fn cache_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("hedgedesk-anvil-{}-{n}", std::process::id()))
 }
 
 struct Ready {

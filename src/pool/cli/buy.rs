@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-
 use super::BuyArgs;
 use super::format::{addr_hex, btc, tokens_sym, usd, when};
 use super::input::{
