@@ -1,4 +1,4 @@
-//! The live demo, the real binary as a newcomer runs it, twice side by side:
+//! The live demo, the real binary as a newcomer runs it, twice (one after the other):
 //! - `hedgedesk demo --headless`: within a minute of the market starting every desk has rows
 //!   to show, and within three minutes the desks have liquidated a margin position, opened
 //!   and closed a perp hedge, settled an AnyHedge contract and settled a pool policy, all on
@@ -26,6 +26,10 @@ use std::process::Command as Cmd;
 use alloy::sol_types::SolEvent;
 use common::tmux::Tmux;
 use hedgedesk::chain::contracts::{HedgeContract, LiquidityVault, MarginModule, PriceCaster};
+
+/// One demo at a time: each runs a devnet, a market and five desks, and its deadlines are
+/// the (a minute, three minutes) on a 2-core machine.
+static ONE_DEMO: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Kills the demo if the test fails before stopping it.
 struct Running(Child);
@@ -86,6 +90,7 @@ fn wait_for(what: &str, by: Instant, db: &Path, mut done: impl FnMut() -> bool) 
 
 #[test]
 fn every_desk_is_busy_within_a_minute_and_each_flow_completes_within_three() {
+    let _one = ONE_DEMO.lock().unwrap_or_else(|e| e.into_inner());
     let desk = Desk::new("demo_headless");
     let out = std::fs::File::create(desk.root.join("demo.out")).unwrap();
     let child = Command::new(common::bin())
@@ -263,6 +268,7 @@ fn cast(args: &[&str]) -> String {
 
 #[test]
 fn the_demo_in_a_terminal_every_tab_live_and_every_kind_approved_by_keystroke() {
+    let _one = ONE_DEMO.lock().unwrap_or_else(|e| e.into_inner());
     if !Tmux::required() {
         return;
     }
