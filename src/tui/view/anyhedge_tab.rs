@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::table::{Columns, fitted_table, visible};
 use super::widgets::{self, detail_popup, empty, journal_line, label, section};
@@ -37,13 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         ),
         None => format!(" AnyHedge · no HedgeFactory on {} yet ", snap.chain),
     };
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(
-            title,
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
+    let block = super::widgets::tab_frame(t, title)
         .title_bottom(Line::from(key_hint(state)).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -25,13 +25,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         ),
         None => format!(" Oracle · no PriceCaster on {} yet ", snap.chain),
     };
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(
-            title,
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ));
+    let block = super::widgets::tab_frame(t, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [table_area, chart_area, cycle_area] = Layout::vertical([

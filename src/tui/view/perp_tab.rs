@@ -8,7 +8,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Wrap};
+use ratatui::widgets::{LineGauge, Paragraph, Wrap};
 
 use super::table::{Columns, fitted_table, visible};
 use super::widgets::{self, detail_popup, empty, label, section};
@@ -31,13 +31,7 @@ const WIDE: u16 = 100;
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let t = &state.theme;
     let snap = &state.perp;
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(
-            format!(" Perp desk · DePerp on {} ", snap.chain),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
+    let block = super::widgets::tab_frame(t, format!(" Perp desk · DePerp on {} ", snap.chain))
         .title_bottom(Line::from(key_hint(state, area.width)).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{desk_tab, widgets};
 use crate::desks::Desk;
@@ -36,14 +36,9 @@ const STALE_SYNC_MS: i64 = 30_000;
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let t = &state.theme;
     let snap = &state.pool;
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(t.border))
-        .title(Span::styled(
-            format!(" Pool desk · LiquidityVault on {} ", snap.chain),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ))
-        .title_bottom(Line::from(key_hint(state, area.width)).alignment(Alignment::Right));
+    let block =
+        super::widgets::tab_frame(t, format!(" Pool desk · LiquidityVault on {} ", snap.chain))
+            .title_bottom(Line::from(key_hint(state, area.width)).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {

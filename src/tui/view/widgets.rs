@@ -17,6 +17,17 @@ use crate::tui::theme::Theme;
 const DETAIL_WIDTH: u16 = 112;
 
 /// A section's title line; the focused one is marked.
+/// A desk tab's frame: the border and the bold title.
+pub fn tab_frame(t: &Theme, title: String) -> Block<'static> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(Style::new().fg(t.border))
+        .title(Span::styled(
+            title,
+            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
+        ))
+}
+
 pub fn section(t: &Theme, title: String, focused: Option<bool>) -> Block<'static> {
     let (title, style) = match focused {
         Some(true) => (
