@@ -1751,3 +1751,89 @@ async fn factory_refuses_inconsistent_terms_naming_the_bound() {
         })
     );
 }
+
+// The desk's reader
+
+/// The AnyHedge desk's chain check reads every contract's events in one `eth_getLogs`: each
+/// contract gets its own funding (the `Live` transaction, the sats its `Funded` events say,
+/// the fee from the receipt) and its ending; a contract that emitted nothing has no entry.
+#[tokio::test]
+async fn the_desks_batched_read_tells_each_contracts_funding_and_ending() {
+    use hedgedesk::anyhedge::desk::onchain::{self, ChainSettlement};
+
+    let env = Env::start().await;
+    let provider = env.node.provider();
+    let from = provider.get_block_number().await.unwrap();
+    let settled_params = env.vector().await;
+    let settled = env.open(&settled_params).await;
+    let live_params = env
+        .params(terms(2 * NOMINAL, START, LOW, HIGH, false))
+        .await;
+    let live = env.open(&live_params).await;
+    assert_ne!(settled, live);
+    let receipt = env
+        .settle(
+            settled,
+            &env.pair(
+                &settled_params,
+                settled_params.maturityTimestamp,
+                500,
+                12_000,
+            ),
+        )
+        .await;
+    let stranger = env.address(STRANGER);
+
+    let read = onchain::read(&provider, &[settled, live, stranger], from)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.keys().copied().collect::<Vec<_>>(),
+        {
+            let mut both = vec![settled, live];
+            both.sort();
+            both
+        },
+        "the stranger emitted nothing"
+    );
+    for (hedge, params) in [(settled, &settled_params), (live, &live_params)] {
+        let funding = read[&hedge].funding(&provider).await.unwrap().unwrap();
+        assert_eq!(
+            (funding.short_sats, funding.long_sats),
+            (
+                chain::funding_sats(params, Side::Short).unwrap(),
+                chain::funding_sats(params, Side::Long).unwrap()
+            ),
+            "{hedge}"
+        );
+        let tx = provider
+            .get_transaction_receipt(funding.tx_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            tx.to,
+            Some(env.contracts.factory),
+            "made live by createAndFund"
+        );
+        assert_eq!(funding.block_number, tx.block_number);
+        assert_eq!(
+            funding.gas_fee_wei,
+            Some(U256::from(tx.gas_used) * U256::from(tx.effective_gas_price))
+        );
+    }
+    assert_eq!(
+        read[&settled].settlement().unwrap(),
+        Some(ChainSettlement::Settled {
+            tx_hash: receipt.transaction_hash,
+            event: settled_event(&receipt),
+        })
+    );
+    assert_eq!(read[&live].settlement().unwrap(), None);
+    // One contract alone reads the same.
+    let alone = onchain::read_one(&provider, settled, from).await.unwrap();
+    assert_eq!(
+        alone.settlement().unwrap(),
+        read[&settled].settlement().unwrap()
+    );
+}

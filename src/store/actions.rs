@@ -1,6 +1,8 @@
 //! The action journal: one row per action, one audit row per state change, written
 //! in the same transaction so the trail can never disagree with the state.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::writer::{StoreError, now_ms};
@@ -68,6 +70,27 @@ impl crate::store::Store {
     pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
         let key = key.to_string();
         self.call(move |c| get_by_key(c, &key)).await
+    }
+
+    /// The attempts journaled under each of `prefixes` (keys `<prefix>:1`, `<prefix>:2`, …
+    /// while consecutive), oldest first, in one query however many prefixes: a desk
+    /// following a thousand contracts reads its actions once a cycle, not once per attempt.
+    pub async fn action_attempts(
+        &self,
+        prefixes: Vec<String>,
+    ) -> Result<BTreeMap<String, Vec<Action>>, StoreError> {
+        self.call(move |c| attempts(c, &prefixes)).await
+    }
+
+    /// The attempts under one prefix (see [`Store::action_attempts`]).
+    pub async fn action_attempts_of(&self, prefix: &str) -> Result<Vec<Action>, StoreError> {
+        let prefix = prefix.to_string();
+        self.call(move |c| {
+            Ok(attempts(c, std::slice::from_ref(&prefix))?
+                .remove(&prefix)
+                .unwrap_or_default())
+        })
+        .await
     }
 
     /// Every action still in flight plus the `recent` newest finished ones.
@@ -221,6 +244,54 @@ pub fn get(conn: &Connection, id: ActionId) -> Result<Option<Action>, StoreError
     row.transpose()
 }
 
+pub fn attempts(
+    conn: &Connection,
+    prefixes: &[String],
+) -> Result<BTreeMap<String, Vec<Action>>, StoreError> {
+    // Keys `<prefix>:<n>` sort between `<prefix>:` and `<prefix>;` (';' follows ':'), so
+    // each prefix is one range of the unique index.
+    let sql = format!(
+        "SELECT j.value, {} FROM json_each(?1) j JOIN actions a
+           ON a.idem_key > j.value || ':' AND a.idem_key < j.value || ';'",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let list = serde_json::to_string(prefixes).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut stmt = conn.prepare(&sql)?;
+    let mut numbered: BTreeMap<String, BTreeMap<u32, Action>> = prefixes
+        .iter()
+        .map(|p| (p.clone(), BTreeMap::new()))
+        .collect();
+    let mut rows = stmt.query([list])?;
+    while let Some(row) = rows.next()? {
+        let prefix: String = row.get(0)?;
+        let key: String = row.get(2)?;
+        let n = key
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = n {
+            let action = read_row_at(row, 1)??;
+            numbered.entry(prefix).or_default().insert(n, action);
+        }
+    }
+    Ok(numbered
+        .into_iter()
+        .map(|(prefix, by_n)| {
+            let run = by_n
+                .into_iter()
+                .zip(1u32..)
+                .take_while(|((n, _), expected)| n == expected)
+                .map(|((_, action), _)| action)
+                .collect();
+            (prefix, run)
+        })
+        .collect())
+}
+
 fn get_by_key(conn: &Connection, key: &str) -> Result<Option<Action>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM actions WHERE idem_key = ?1");
     let row = conn.query_row(&sql, [key], read_row).optional()?;
@@ -292,18 +363,23 @@ pub fn events(conn: &Connection, id: ActionId) -> Result<Vec<ActionEvent>, Store
 /// Rows are decoded in two steps so that a corrupt value becomes a `StoreError`
 /// naming its column instead of a panic.
 fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<Action, StoreError>> {
-    let id: i64 = r.get(0)?;
-    let key: String = r.get(1)?;
-    let kind: String = r.get(3)?;
-    let state: String = r.get(4)?;
-    let summary: String = r.get(5)?;
-    let plan_json: String = r.get(6)?;
-    let gas: String = r.get(7)?;
-    let profit: Option<i64> = r.get(8)?;
-    let note: Option<String> = r.get(9)?;
-    let tx_hash: Option<String> = r.get(10)?;
-    let created_at: i64 = r.get(11)?;
-    let updated_at: i64 = r.get(12)?;
+    read_row_at(r, 0)
+}
+
+/// An action from `COLUMNS` starting at column `at`.
+fn read_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<Action, StoreError>> {
+    let id: i64 = r.get(at)?;
+    let key: String = r.get(at + 1)?;
+    let kind: String = r.get(at + 3)?;
+    let state: String = r.get(at + 4)?;
+    let summary: String = r.get(at + 5)?;
+    let plan_json: String = r.get(at + 6)?;
+    let gas: String = r.get(at + 7)?;
+    let profit: Option<i64> = r.get(at + 8)?;
+    let note: Option<String> = r.get(at + 9)?;
+    let tx_hash: Option<String> = r.get(at + 10)?;
+    let created_at: i64 = r.get(at + 11)?;
+    let updated_at: i64 = r.get(at + 12)?;
     Ok((|| {
         let kind: ActionKind = parse_col("kind", &kind)?;
         let plan: ActionPlan = serde_json::from_str(&plan_json)
@@ -367,6 +443,37 @@ mod tests {
                 profit_usd_cents: Some(1_250),
             },
         }
+    }
+
+    #[test]
+    fn attempts_are_the_consecutive_run_of_each_prefix_in_one_query() {
+        let mut c = conn();
+        for key in [
+            "settle:0xab:1",
+            "settle:0xab:2",
+            "settle:0xab:4",  // after a gap: not an attempt of the run
+            "settle:0xabc:1", // another contract whose address extends the prefix
+            "settle:0xab:x",  // not numbered
+            "settle:0xcd:2",  // no first attempt
+            "other:0xab:1",
+        ] {
+            propose(
+                &mut c,
+                &sample(key),
+                ActionState::Proposed,
+                Actor::Desk,
+                None,
+            )
+            .unwrap();
+        }
+        let prefixes = ["settle:0xab", "settle:0xcd", "settle:0xef"].map(String::from);
+        let found = attempts(&c, &prefixes).unwrap();
+        let keys = |p: &str| -> Vec<String> { found[p].iter().map(|a| a.key.clone()).collect() };
+        assert_eq!(keys("settle:0xab"), ["settle:0xab:1", "settle:0xab:2"]);
+        assert!(keys("settle:0xcd").is_empty());
+        assert!(keys("settle:0xef").is_empty());
+        assert_eq!(found.len(), 3);
+        assert_eq!(found["settle:0xab"][1].summary, "liquidate position 42");
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! completes mutual redemptions, follows its actions, and publishes the pane's snapshot.
 
 pub mod cycle;
+pub mod endings;
 pub mod onchain;
 pub mod settlement;
 pub mod snapshot;
+pub mod windows;
 
 use std::sync::Arc;
 use std::time::Duration;

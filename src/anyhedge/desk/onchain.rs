@@ -1,6 +1,9 @@
-//! What the desk reads from a hedge contract: its state, and its funding and settlement as
-//! the contract's own events tell them (so a contract funded by its parties directly, or
-//! settled by someone else, is recorded the same way as one the desk handled).
+//! What the desk reads from hedge contracts: their funding and settlement as the contracts'
+//! own events tell them (so a contract funded by its parties directly, or settled by someone
+//! else, is recorded the same way as one the desk handled). One `eth_getLogs` covers many
+//! contracts: a chain check of a thousand open contracts is a handful of calls, not thousands.
+
+use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, RootProvider};
@@ -9,30 +12,8 @@ use alloy::sol_types::SolEvent;
 
 use crate::chain::contracts::HedgeContract;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContractState {
-    pub short_funded: bool,
-    pub long_funded: bool,
-    pub live: bool,
-    pub settled: bool,
-}
-
-/// The contract's state; `None` when nothing is deployed at `hedge` yet.
-pub async fn state(
-    provider: &RootProvider,
-    hedge: Address,
-) -> anyhow::Result<Option<ContractState>> {
-    if provider.get_code_at(hedge).await?.is_empty() {
-        return Ok(None);
-    }
-    let s = HedgeContract::new(hedge, provider).state().call().await?;
-    Ok(Some(ContractState {
-        short_funded: s.shortFunded,
-        long_funded: s.longFunded,
-        live: s.live,
-        settled: s.settled,
-    }))
-}
+/// Contracts per `eth_getLogs` (nodes limit a filter's address list and a reply's size).
+const ADDRESSES_PER_CALL: usize = 200;
 
 /// The funding as the chain has it: the transaction that made the contract live, the sats
 /// each side posted, and the fee that transaction paid.
@@ -43,68 +24,6 @@ pub struct ChainFunding {
     pub short_sats: u64,
     pub long_sats: u64,
     pub gas_fee_wei: Option<U256>,
-}
-
-async fn logs(
-    provider: &RootProvider,
-    hedge: Address,
-    from_block: u64,
-    signature: B256,
-) -> anyhow::Result<Vec<Log>> {
-    let filter = Filter::new()
-        .address(hedge)
-        .event_signature(signature)
-        .from_block(from_block);
-    Ok(provider.get_logs(&filter).await?)
-}
-
-async fn fee(provider: &RootProvider, tx_hash: B256) -> anyhow::Result<Option<U256>> {
-    Ok(provider
-        .get_transaction_receipt(tx_hash)
-        .await?
-        .map(|r| U256::from(r.gas_used) * U256::from(r.effective_gas_price)))
-}
-
-/// The funding, once the contract is live (the `Funded` events still standing, the `Live`
-/// transaction); `None` before.
-pub async fn funding(
-    provider: &RootProvider,
-    hedge: Address,
-    from_block: u64,
-) -> anyhow::Result<Option<ChainFunding>> {
-    let live = logs(
-        provider,
-        hedge,
-        from_block,
-        HedgeContract::Live::SIGNATURE_HASH,
-    )
-    .await?;
-    let Some(live) = live.first() else {
-        return Ok(None);
-    };
-    let tx_hash = live
-        .transaction_hash
-        .ok_or_else(|| anyhow::anyhow!("the node returned a Live log without its transaction"))?;
-    // In log order, so a side that funded, cancelled and funded again counts its last.
-    let mut sats = [0u64; 2];
-    for log in logs(
-        provider,
-        hedge,
-        from_block,
-        HedgeContract::Funded::SIGNATURE_HASH,
-    )
-    .await?
-    {
-        let event = HedgeContract::Funded::decode_log(&log.inner)?;
-        sats[usize::from(event.side.min(1))] = event.sats;
-    }
-    Ok(Some(ChainFunding {
-        tx_hash,
-        block_number: live.block_number,
-        short_sats: sats[0],
-        long_sats: sats[1],
-        gas_fee_wei: fee(provider, tx_hash).await?,
-    }))
 }
 
 /// How the chain says a contract ended.
@@ -120,45 +39,117 @@ pub enum ChainSettlement {
     },
 }
 
-/// The settlement or mutual redemption of `hedge`, if it happened.
-pub async fn settlement(
+/// The events one hedge contract emitted, in chain order.
+#[derive(Debug, Clone, Default)]
+pub struct ContractLogs {
+    funded: Vec<Log>,
+    live: Option<Log>,
+    settled: Option<Log>,
+    redeemed: Option<Log>,
+}
+
+fn tx_of(log: &Log) -> anyhow::Result<B256> {
+    log.transaction_hash
+        .ok_or_else(|| anyhow::anyhow!("the node returned a log without its transaction"))
+}
+
+impl ContractLogs {
+    fn add(&mut self, log: Log) {
+        let first = |slot: &mut Option<Log>, log: Log| {
+            slot.get_or_insert(log);
+        };
+        match log.topic0().copied() {
+            Some(HedgeContract::Funded::SIGNATURE_HASH) => self.funded.push(log),
+            Some(HedgeContract::Live::SIGNATURE_HASH) => first(&mut self.live, log),
+            Some(HedgeContract::Settled::SIGNATURE_HASH) => first(&mut self.settled, log),
+            Some(HedgeContract::MutuallyRedeemed::SIGNATURE_HASH) => first(&mut self.redeemed, log),
+            _ => {}
+        }
+    }
+
+    /// The funding, once the contract is live (the `Funded` events still standing, the
+    /// `Live` transaction and its fee, read from its receipt); `None` before.
+    pub async fn funding(&self, provider: &RootProvider) -> anyhow::Result<Option<ChainFunding>> {
+        let Some(live) = &self.live else {
+            return Ok(None);
+        };
+        let tx_hash = tx_of(live)?;
+        // In log order, so a side that funded, cancelled and funded again counts its last.
+        let mut sats = [0u64; 2];
+        for log in &self.funded {
+            let event = HedgeContract::Funded::decode_log(&log.inner)?;
+            sats[usize::from(event.side.min(1))] = event.sats;
+        }
+        let gas_fee_wei = provider
+            .get_transaction_receipt(tx_hash)
+            .await?
+            .map(|r| U256::from(r.gas_used) * U256::from(r.effective_gas_price));
+        Ok(Some(ChainFunding {
+            tx_hash,
+            block_number: live.block_number,
+            short_sats: sats[0],
+            long_sats: sats[1],
+            gas_fee_wei,
+        }))
+    }
+
+    /// The settlement or mutual redemption, if it happened.
+    pub fn settlement(&self) -> anyhow::Result<Option<ChainSettlement>> {
+        if let Some(log) = &self.settled {
+            let event = HedgeContract::Settled::decode_log(&log.inner)?.data;
+            return Ok(Some(ChainSettlement::Settled {
+                tx_hash: tx_of(log)?,
+                event,
+            }));
+        }
+        if let Some(log) = &self.redeemed {
+            let event = HedgeContract::MutuallyRedeemed::decode_log(&log.inner)?.data;
+            return Ok(Some(ChainSettlement::Redeemed {
+                tx_hash: tx_of(log)?,
+                event,
+            }));
+        }
+        Ok(None)
+    }
+}
+
+/// The funding, live and ending events of `hedges` since `from_block`, by contract (a
+/// contract that emitted nothing has no entry).
+pub async fn read(
+    provider: &RootProvider,
+    hedges: &[Address],
+    from_block: u64,
+) -> anyhow::Result<BTreeMap<Address, ContractLogs>> {
+    let signatures = vec![
+        HedgeContract::Funded::SIGNATURE_HASH,
+        HedgeContract::Live::SIGNATURE_HASH,
+        HedgeContract::Settled::SIGNATURE_HASH,
+        HedgeContract::MutuallyRedeemed::SIGNATURE_HASH,
+    ];
+    let mut by_contract: BTreeMap<Address, ContractLogs> = BTreeMap::new();
+    for chunk in hedges.chunks(ADDRESSES_PER_CALL) {
+        let filter = Filter::new()
+            .address(chunk.to_vec())
+            .event_signature(signatures.clone())
+            .from_block(from_block);
+        for log in provider.get_logs(&filter).await? {
+            if log.removed {
+                continue;
+            }
+            by_contract.entry(log.address()).or_default().add(log);
+        }
+    }
+    Ok(by_contract)
+}
+
+/// The events of one contract.
+pub async fn read_one(
     provider: &RootProvider,
     hedge: Address,
     from_block: u64,
-) -> anyhow::Result<Option<ChainSettlement>> {
-    let tx = |log: &Log| {
-        log.transaction_hash
-            .ok_or_else(|| anyhow::anyhow!("the node returned a log without its transaction"))
-    };
-    if let Some(log) = logs(
-        provider,
-        hedge,
-        from_block,
-        HedgeContract::Settled::SIGNATURE_HASH,
-    )
-    .await?
-    .first()
-    {
-        let event = HedgeContract::Settled::decode_log(&log.inner)?.data;
-        return Ok(Some(ChainSettlement::Settled {
-            tx_hash: tx(log)?,
-            event,
-        }));
-    }
-    if let Some(log) = logs(
-        provider,
-        hedge,
-        from_block,
-        HedgeContract::MutuallyRedeemed::SIGNATURE_HASH,
-    )
-    .await?
-    .first()
-    {
-        let event = HedgeContract::MutuallyRedeemed::decode_log(&log.inner)?.data;
-        return Ok(Some(ChainSettlement::Redeemed {
-            tx_hash: tx(log)?,
-            event,
-        }));
-    }
-    Ok(None)
+) -> anyhow::Result<ContractLogs> {
+    Ok(read(provider, &[hedge], from_block)
+        .await?
+        .remove(&hedge)
+        .unwrap_or_default())
 }

@@ -28,6 +28,16 @@ pub fn policy_key(prefix: &str, id: i64, attempt: u32) -> String {
     format!("{prefix}{id}:{attempt}")
 }
 
+/// Every attempt journaled under `<stem>:<n>`, oldest first, and the next number.
+pub(super) async fn attempts_of(
+    store: &crate::store::Store,
+    stem: String,
+) -> anyhow::Result<(Vec<Action>, u32)> {
+    let found = store.action_attempts_of(&stem).await?;
+    let next = u32::try_from(found.len())? + 1;
+    Ok((found, next))
+}
+
 /// The policy a lifecycle action's key is about.
 pub fn policy_of_key(key: &str) -> Option<i64> {
     [LOCK_PREFIX, EXPIRE_PREFIX, SETTLE_PREFIX, RELEASE_PREFIX]
@@ -63,14 +73,7 @@ pub(super) type Step = Result<Option<String>, String>;
 
 impl PoolDesk {
     async fn attempts(&self, prefix: &str, id: i64) -> anyhow::Result<(Vec<Action>, u32)> {
-        let mut found = Vec::new();
-        for n in 1.. {
-            match self.store.action_by_key(&policy_key(prefix, id, n)).await? {
-                Some(action) => found.push(action),
-                None => return Ok((found, n)),
-            }
-        }
-        unreachable!("the attempts loop returns")
+        attempts_of(&self.store, format!("{prefix}{id}")).await
     }
 
     /// The next attempt's number, `None` when one stands (or the cycle gave up).

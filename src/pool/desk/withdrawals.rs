@@ -40,14 +40,7 @@ fn stands(action: &Action) -> bool {
 impl PoolDesk {
     /// Every attempt journaled for withdrawal `id`, oldest first, and the next number.
     async fn approve_attempts(&self, id: i64) -> anyhow::Result<(Vec<Action>, u32)> {
-        let mut found = Vec::new();
-        for n in 1.. {
-            match self.store.action_by_key(&approve_key(id, n)).await? {
-                Some(action) => found.push(action),
-                None => return Ok((found, n)),
-            }
-        }
-        unreachable!("the attempts loop returns")
+        super::lifecycle::attempts_of(&self.store, format!("{APPROVE_PREFIX}{id}")).await
     }
 
     async fn withdrawal(&self, id: i64) -> anyhow::Result<Option<Withdrawal>> {
