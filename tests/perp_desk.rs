@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, I256, U256};
-use hedgedesk::actions::{ActionKind, ActionState, PolicyMode};
+use hedgedesk::actions::{ActionKind, ActionPlan, ActionState, PolicyMode};
 use hedgedesk::app::{Runtime, Secrets};
 use hedgedesk::config::{ActionPolicyConfig, Config, DEVNET_CHAIN, PerpAssetConfig};
 use hedgedesk::devnet::binance::{Fault, LocalBinance};
@@ -318,6 +318,19 @@ fn state_of(hedges: &[Hedge], index: usize) -> Option<HedgeState> {
     hedges.get(index).map(|h| h.state)
 }
 
+/// The `open_hedge` actions' quantity as the plan says it and as the summary says it.
+fn proposed_quantities(actions: &[hedgedesk::actions::Action]) -> Vec<(Decimal, String)> {
+    actions
+        .iter()
+        .map(|a| {
+            let ActionPlan::ExchangeOrder { quantity, .. } = &a.plan else {
+                panic!("not an exchange order: {a:#?}")
+            };
+            (dec(quantity), a.summary.clone())
+        })
+        .collect()
+}
+
 async fn hedge_lifecycle(world: World) {
     let key = world.open_long(500_000, 60_000).await;
     let rt = world.runtime().await;
@@ -350,6 +363,15 @@ async fn hedge_lifecycle(world: World) {
     assert_eq!(
         world.orders().await,
         vec![("BUY".into(), dec("6.944"), false)]
+    );
+    // What was proposed (and approved) is what traded: the venue's step, not 6.94444444.
+    let proposed = proposed_quantities(&world.actions(&rt, ActionKind::OpenHedge).await);
+    assert_eq!(proposed.len(), 1, "{proposed:?}");
+    assert_eq!(proposed[0].0, dec("6.944"), "{proposed:?}");
+    assert!(
+        proposed[0].1.contains("BUY 6.944 BTCUSDT"),
+        "{}",
+        proposed[0].1
     );
     wait_pane(&rt, "the flag and the hedge on the pane", |s| {
         s.positions.iter().any(|p| {
@@ -453,6 +475,51 @@ async fn hedge_lifecycle(world: World) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paper_a_hedge_opens_on_risk_closes_after_expiry_and_once_when_the_position_vanishes() {
     hedge_lifecycle(World::start(VenueKind::Paper).await).await;
+}
+
+/// The desk proposes the quantity the venue will trade, rounded toward zero to its step
+/// (500,000 / 72,000 = 6.9444… BTC → 6.944 at the paper venue's 0.001), so the action the
+/// operator approves, the hedge journaled from it and the paper fill all say the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_the_proposed_hedge_quantity_is_the_quantity_that_fills() {
+    let world = World::start(VenueKind::Paper).await;
+    let key = world.open_long(500_000, 60_000).await;
+    let rt = world.runtime().await;
+    world.set_price(&rt, 60_000);
+    wait_pane(&rt, "the position valued", |s| {
+        s.positions
+            .iter()
+            .any(|p| p.key == key && p.price.is_some())
+    })
+    .await;
+    world.set_price(&rt, 72_000);
+    let hedges = world
+        .wait_hedge(&key, "the hedge open", |h| {
+            state_of(h, 0) == Some(HedgeState::Open)
+        })
+        .await;
+    let fills = world.store.paper_fills().await.unwrap();
+    assert_eq!(fills.len(), 1, "{fills:?}");
+    let filled = fills[0].quantity;
+    assert_eq!(filled, dec("6.944"));
+
+    let opens = world.actions(&rt, ActionKind::OpenHedge).await;
+    let proposed = proposed_quantities(&opens);
+    assert_eq!(proposed.len(), 1, "{proposed:?}");
+    assert_eq!(
+        proposed[0].0, filled,
+        "the approved quantity is not what filled"
+    );
+    assert_eq!(proposed[0].0.to_string(), "6.944");
+    assert!(
+        proposed[0]
+            .1
+            .contains(&format!("BUY {filled} BTCUSDT on paper")),
+        "{}",
+        proposed[0].1
+    );
+    assert_eq!(hedges[0].quantity, filled);
+    rt.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,7 +30,8 @@ use super::venue::OrderSide;
 pub const DEFAULT_EXPIRY_SECS: i64 = 60;
 
 /// Hedge quantities are truncated (toward zero) to this many decimals of the base asset;
-/// the venue then rounds down to the symbol's step.
+/// the desk then rounds them down to the venue's step for the symbol
+/// ([`Venue::lot_rule`](super::venue::Venue::lot_rule)) before proposing an order.
 pub const QUANTITY_DECIMALS: u32 = 8;
 
 /// The hedge journal's states (one type for the store and the decisions).
@@ -132,7 +133,7 @@ pub enum HedgeAction {
         position_key: String,
         symbol: String,
         side: OrderSide,
-        /// Base-asset quantity: notional in USD / price.
+        /// Base-asset quantity: notional in USD / price (not yet on the venue's step).
         quantity: Decimal,
         /// The set flags' reasons.
         reason: String,

@@ -32,7 +32,7 @@ use crate::perp::pane::PerpSnapshot;
 use crate::perp::reader::DePerpReader;
 use crate::perp::requests::PerpRequest;
 use crate::perp::risk::{RiskFactors, evaluate};
-use crate::perp::venue::VenuePosition;
+use crate::perp::venue::{VenuePosition, lot};
 use crate::store::perp::{Hedge, HedgeState};
 use crate::tui::format::short_address;
 
@@ -376,7 +376,15 @@ impl PerpDesk {
                 return Ok(());
             }
         }
-        let action = open_action(next, key, &describe(view), spec, why);
+        let what = describe(view);
+        let Some(quantity) = self
+            .on_step(spec, &format!("hedge {what}"), key, operator, memory)
+            .await?
+        else {
+            return Ok(());
+        };
+        let spec = OrderSpec { quantity, ..*spec };
+        let action = open_action(next, key, &what, &spec, why);
         self.queue.propose(action).await?;
         memory.forget(&format!("retry:{key}"));
         Ok(())
@@ -406,10 +414,58 @@ impl PerpDesk {
                 return Ok(());
             }
         }
+        let venue = self.venue.venue.name();
+        let spec = OrderSpec {
+            venue,
+            market: &hedge.market,
+            symbol: &hedge.symbol,
+            side: hedge.side.opposite(),
+            quantity: hedge.quantity,
+        };
+        let what = format!("close hedge #{}", hedge.id);
+        let key = format!("hedge:{}", hedge.id);
+        let Some(quantity) = self.on_step(&spec, &what, &key, operator, memory).await? else {
+            return Ok(());
+        };
         self.queue
-            .propose(close_action(hedge, next, self.venue.venue.name(), why))
+            .propose(close_action(hedge, next, venue, quantity, why))
             .await?;
         Ok(())
+    }
+
+    /// `spec`'s quantity as the venue will trade it: rounded toward zero to the symbol's
+    /// step ([`Venue::lot_rule`](crate::perp::venue::Venue::lot_rule)), so the action says
+    /// what is sent. `None` when it falls below the venue's minimum (or above its maximum):
+    /// nothing is proposed, and the pane says why (once per reason under `key`, unless the
+    /// operator asked).
+    async fn on_step(
+        &self,
+        spec: &OrderSpec<'_>,
+        what: &str,
+        key: &str,
+        operator: bool,
+        memory: &mut Memory,
+    ) -> anyhow::Result<Option<Decimal>> {
+        let rule = self.venue.venue.lot_rule(spec.symbol).await?;
+        let said = format!("lot:{key}");
+        match lot::market_quantity(rule, spec.quantity) {
+            Ok(quantity) => {
+                memory.forget(&said);
+                Ok(Some(quantity))
+            }
+            Err(refusal) => {
+                let line = format!(
+                    "cannot {what} on {}: {} {refusal}; nothing proposed",
+                    spec.venue, spec.symbol
+                );
+                if operator {
+                    self.journal(Severity::Failure, line);
+                } else {
+                    self.say(memory, &said, Severity::Failure, line);
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// Whether the desk may propose again after `last` (finished): a confirmed attempt is

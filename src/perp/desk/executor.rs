@@ -353,7 +353,7 @@ mod tests {
     use crate::actions::{ActionState, Estimate};
     use crate::desks::Desk;
     use crate::perp::venue::paper::{PaperMarks, PaperVenue};
-    use crate::perp::venue::{VenueFuture, VenuePosition};
+    use crate::perp::venue::{LotRule, VenueFuture, VenuePosition};
 
     /// The paper venue, except that the next order is answered "unknown": placed anyway
     /// (the answer was lost), or not (the request was lost) when `drop_next` is set.
@@ -369,6 +369,9 @@ mod tests {
         }
         fn prepare_symbol<'a>(&'a self, s: &'a str, l: u32) -> VenueFuture<'a, ()> {
             self.paper.prepare_symbol(s, l)
+        }
+        fn lot_rule<'a>(&'a self, s: &'a str) -> VenueFuture<'a, Option<LotRule>> {
+            self.paper.lot_rule(s)
         }
         fn place_order<'a>(&'a self, order: &'a OrderRequest) -> VenueFuture<'a, OrderReport> {
             Box::pin(async move {

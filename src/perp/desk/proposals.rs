@@ -76,7 +76,9 @@ pub fn trailing_failures(attempts: &[Action]) -> usize {
         .count()
 }
 
-/// What one hedge order is about, for the plan and the popup.
+/// What one hedge order is about, for the plan and the popup. `quantity` is what will
+/// trade: the desk rounds it to the venue's step before proposing.
+#[derive(Debug, Clone, Copy)]
 pub struct OrderSpec<'a> {
     pub venue: &'a str,
     pub market: &'a str,
@@ -121,14 +123,21 @@ pub fn open_action(
     }
 }
 
-/// Closing `hedge` with a reduce-only order for `why`.
-pub fn close_action(hedge: &Hedge, attempt: u32, venue: &str, why: &str) -> NewAction {
+/// Closing `hedge` with a reduce-only order of `quantity` (the hedge's, on the venue's
+/// step) for `why`.
+pub fn close_action(
+    hedge: &Hedge,
+    attempt: u32,
+    venue: &str,
+    quantity: Decimal,
+    why: &str,
+) -> NewAction {
     let spec = OrderSpec {
         venue,
         market: &hedge.market,
         symbol: &hedge.symbol,
         side: hedge.side.opposite(),
-        quantity: hedge.quantity,
+        quantity,
     };
     NewAction {
         key: close_key(hedge.id, attempt),
@@ -211,7 +220,8 @@ mod tests {
 
     #[test]
     fn a_close_is_the_opposite_side_reduce_only() {
-        let action = close_action(&hedge(7), 2, "paper", "risk cleared");
+        let h = hedge(7);
+        let action = close_action(&h, 2, "paper", h.quantity, "risk cleared");
         assert_eq!(action.key, "close_hedge:7:2");
         assert_eq!(action.kind, ActionKind::CloseHedge);
         let ActionPlan::ExchangeOrder {

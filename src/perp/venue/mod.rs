@@ -2,6 +2,7 @@
 //! are decimals as the venue takes them (`rust_decimal`), never floats.
 
 pub mod binance;
+pub mod lot;
 pub mod paper;
 
 use std::future::Future;
@@ -9,6 +10,8 @@ use std::pin::Pin;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+pub use lot::{LotRefusal, LotRule};
 
 /// Buy opens or adds to a long; Sell a short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,8 +59,9 @@ impl OrderSide {
 pub struct OrderRequest {
     pub symbol: String,
     pub side: OrderSide,
-    /// Base-asset quantity before the venue's step rounding ([`Venue::place_order`] rounds
-    /// down to the symbol's step and refuses what falls below its minimums).
+    /// Base-asset quantity. The desk proposes it already on the symbol's step
+    /// ([`Venue::lot_rule`]); [`Venue::place_order`] still rounds down to the step and
+    /// refuses what falls below its minimums, whoever asks.
     pub quantity: Decimal,
     pub reduce_only: bool,
     pub client_order_id: String,
@@ -143,6 +147,11 @@ pub trait Venue: Send + Sync {
     /// Sets leverage and isolated margin for `symbol` (idempotent; done before the first
     /// order on a symbol).
     fn prepare_symbol<'a>(&'a self, symbol: &'a str, leverage: u32) -> VenueFuture<'a, ()>;
+
+    /// How `symbol`'s market-order quantities are rounded (toward zero, to the step) and
+    /// bounded: the rule [`Venue::place_order`] applies, so the desk proposes exactly what
+    /// will trade. `None`: the venue has no rule for it (a quantity is sent as it is).
+    fn lot_rule<'a>(&'a self, symbol: &'a str) -> VenueFuture<'a, Option<LotRule>>;
 
     /// Places a market order, rounding the quantity down to the symbol's step and refusing
     /// one below its minimum quantity or notional (nothing is sent then).

@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::lot::round_down;
 use super::{
-    OrderReport, OrderRequest, OrderSide, OrderStatus, Venue, VenueError, VenueFuture,
+    LotRule, OrderReport, OrderRequest, OrderSide, OrderStatus, Venue, VenueError, VenueFuture,
     VenuePosition,
 };
 use crate::store::Store;
@@ -17,6 +18,17 @@ use crate::store::perp::PaperFill;
 /// Paper quantities are kept to this many decimals (Binance's BTCUSDT step is 0.001).
 pub const QUANTITY_DP: u32 = 3;
 const NAME: &str = "paper";
+
+/// Every paper symbol's rule: steps of 10^-[`QUANTITY_DP`] (rounded toward zero), at least
+/// one step, no maximum.
+pub fn lot_rule() -> LotRule {
+    let step = Decimal::new(1, QUANTITY_DP);
+    LotRule {
+        step,
+        min_qty: step,
+        max_qty: Decimal::ZERO,
+    }
+}
 
 /// Mark prices by symbol, shared between the desk (which sets them) and the venue.
 #[derive(Debug, Clone, Default)]
@@ -138,9 +150,8 @@ impl PaperVenue {
             .marks
             .get(&order.symbol)
             .ok_or_else(|| refused(format!("no mark price for {}", order.symbol)))?;
-        let mut quantity = order
-            .quantity
-            .round_dp_with_strategy(QUANTITY_DP, RoundingStrategy::ToZero);
+        let step = lot_rule().step;
+        let mut quantity = round_down(order.quantity, step);
         if order.reduce_only {
             let held = self
                 .nets()
@@ -160,10 +171,8 @@ impl PaperVenue {
         }
         if quantity <= Decimal::ZERO {
             return Err(refused(format!(
-                "quantity {} is below the step 0.{:0>width$}",
-                order.quantity,
-                1,
-                width = QUANTITY_DP as usize
+                "quantity {} is below the step {step}",
+                order.quantity
             )));
         }
         let fee = (quantity * price * Decimal::from(self.fee_bps) / Decimal::from(10_000))
@@ -199,6 +208,10 @@ impl Venue for PaperVenue {
                 .insert(symbol.to_string(), leverage);
             Ok(())
         })
+    }
+
+    fn lot_rule<'a>(&'a self, _symbol: &'a str) -> VenueFuture<'a, Option<LotRule>> {
+        Box::pin(async { Ok(Some(lot_rule())) })
     }
 
     fn place_order<'a>(&'a self, order: &'a OrderRequest) -> VenueFuture<'a, OrderReport> {
@@ -289,6 +302,35 @@ mod tests {
         assert_eq!((n.quantity, n.entry_price), (d("-2"), d("250")));
         n.apply(OrderSide::Buy, d("2"), d("240"));
         assert_eq!((n.quantity, n.entry_price), (d("0"), d("0")));
+    }
+
+    /// The rule the desk rounds a proposal to is the rounding of a fill.
+    #[tokio::test]
+    async fn its_lot_rule_is_how_it_fills() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite"), Duration::from_secs(5)).unwrap();
+        let marks = PaperMarks::default();
+        marks.set("BTCUSDT", d("60000"));
+        let venue = PaperVenue::new(store, marks, 4);
+        let rule = venue.lot_rule("BTCUSDT").await.unwrap().unwrap();
+        assert_eq!(rule.step, d("0.001"));
+        let proposed = rule.market_quantity(d("12.9467831")).unwrap();
+        assert_eq!(proposed.to_string(), "12.946");
+        let filled = venue
+            .place_order(&order("r", OrderSide::Buy, "12.9467831", false))
+            .await
+            .unwrap();
+        assert_eq!(filled.executed_qty, proposed);
+        // Below one step: refused by the rule, and by the venue, naming the step.
+        assert!(rule.market_quantity(d("0.0009")).is_err());
+        let e = venue
+            .place_order(&order("s", OrderSide::Buy, "0.0009", false))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "paper refused: quantity 0.0009 is below the step 0.001"
+        );
     }
 
     #[tokio::test]

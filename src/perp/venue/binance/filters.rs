@@ -5,18 +5,13 @@
 use rust_decimal::Decimal;
 
 use super::wire::Filter;
-
-/// LOT_SIZE or MARKET_LOT_SIZE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LotRule {
-    pub step: Decimal,
-    pub min_qty: Decimal,
-    pub max_qty: Decimal,
-}
+pub use crate::perp::venue::lot::{LotRefusal, LotRule, is_multiple_of_step, round_down};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SymbolFilters {
+    /// LOT_SIZE.
     pub lot: Option<LotRule>,
+    /// MARKET_LOT_SIZE.
     pub market_lot: Option<LotRule>,
     /// MIN_NOTIONAL's `notional` (quote asset).
     pub min_notional: Option<Decimal>,
@@ -25,16 +20,9 @@ pub struct SymbolFilters {
 /// Why a market order is not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterRefusal {
-    #[error("quantity {0} is not positive")]
-    NotPositive(Decimal),
-    #[error("quantity {requested} rounds down to {rounded}, below the minimum {min_qty}")]
-    BelowMinQty {
-        requested: Decimal,
-        rounded: Decimal,
-        min_qty: Decimal,
-    },
-    #[error("quantity {rounded} is above the maximum {max_qty} for a market order")]
-    AboveMaxQty { rounded: Decimal, max_qty: Decimal },
+    /// Off the lot rule (LOT_SIZE / MARKET_LOT_SIZE).
+    #[error(transparent)]
+    Quantity(#[from] LotRefusal),
     #[error("notional {notional} (quantity {quantity} at mark {mark}) is below the minimum {min}")]
     BelowMinNotional {
         quantity: Decimal,
@@ -92,30 +80,12 @@ impl SymbolFilters {
     }
 
     /// `requested` rounded down to the market step, refused when it falls below the minimum
-    /// quantity or lies above the maximum (refused, not clamped: a silently smaller hedge
-    /// would leave the vault under-hedged without anyone knowing).
+    /// quantity or lies above the maximum (see [`LotRule::market_quantity`]).
     pub fn market_quantity(&self, requested: Decimal) -> Result<Decimal, FilterRefusal> {
-        if requested <= Decimal::ZERO {
-            return Err(FilterRefusal::NotPositive(requested));
-        }
-        let Some(rule) = self.market_rule() else {
-            return Ok(requested.normalize());
-        };
-        let rounded = round_down(requested, rule.step);
-        if rounded.is_zero() || rounded < rule.min_qty {
-            return Err(FilterRefusal::BelowMinQty {
-                requested,
-                rounded,
-                min_qty: rule.min_qty,
-            });
-        }
-        if rule.max_qty > Decimal::ZERO && rounded > rule.max_qty {
-            return Err(FilterRefusal::AboveMaxQty {
-                rounded,
-                max_qty: rule.max_qty,
-            });
-        }
-        Ok(rounded)
+        Ok(crate::perp::venue::lot::market_quantity(
+            self.market_rule(),
+            requested,
+        )?)
     }
 
     /// Whether the MIN_NOTIONAL filter needs the mark price for this order (a reduce-only
@@ -147,19 +117,6 @@ impl SymbolFilters {
     }
 }
 
-/// `quantity` rounded down to a multiple of `step` (unchanged when `step` is not positive).
-pub fn round_down(quantity: Decimal, step: Decimal) -> Decimal {
-    if step <= Decimal::ZERO {
-        return quantity.normalize();
-    }
-    (quantity - quantity % step).normalize()
-}
-
-/// Whether `quantity` is a whole multiple of `step`.
-pub fn is_multiple_of_step(quantity: Decimal, step: Decimal) -> bool {
-    step <= Decimal::ZERO || (quantity % step).is_zero()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,22 +142,6 @@ mod tests {
     }
 
     #[test]
-    fn rounds_down_to_the_step() {
-        assert_eq!(round_down(d("0.0159"), d("0.001")), d("0.015"));
-        assert_eq!(round_down(d("7"), d("5")), d("5"));
-        assert_eq!(round_down(d("0.015"), d("0.001")), d("0.015"));
-        assert_eq!(round_down(d("1.23"), Decimal::ZERO), d("1.23"));
-        assert_eq!(round_down(d("0.015000"), d("0.001")).to_string(), "0.015");
-    }
-
-    #[test]
-    fn multiple_of_step() {
-        assert!(is_multiple_of_step(d("0.015"), d("0.001")));
-        assert!(!is_multiple_of_step(d("0.0155"), d("0.001")));
-        assert!(is_multiple_of_step(d("10"), d("5")));
-    }
-
-    #[test]
     fn market_quantity_uses_market_lot_size() {
         let filters = btc();
         assert_eq!(filters.market_quantity(d("0.0159")), Ok(d("0.015")));
@@ -208,24 +149,37 @@ mod tests {
         // 0.0019 rounds to 0.001, under MARKET_LOT_SIZE's 0.002 (LOT_SIZE would allow it).
         assert_eq!(
             filters.market_quantity(d("0.0019")),
-            Err(FilterRefusal::BelowMinQty {
+            Err(FilterRefusal::Quantity(LotRefusal::BelowMinQty {
                 requested: d("0.0019"),
                 rounded: d("0.001"),
+                step: d("0.001"),
                 min_qty: d("0.002"),
-            })
+            }))
         );
         assert_eq!(
             filters.market_quantity(d("120.5")),
-            Err(FilterRefusal::AboveMaxQty {
+            Err(FilterRefusal::Quantity(LotRefusal::AboveMaxQty {
                 rounded: d("120.5"),
                 max_qty: d("120"),
-            })
+            }))
         );
         assert_eq!(filters.market_quantity(d("120")), Ok(d("120")));
         assert_eq!(
             filters.market_quantity(Decimal::ZERO),
-            Err(FilterRefusal::NotPositive(Decimal::ZERO))
+            Err(FilterRefusal::Quantity(LotRefusal::NotPositive(
+                Decimal::ZERO
+            )))
         );
+        // What the venue says is what the desk rounds a proposal to.
+        assert_eq!(
+            filters.market_rule(),
+            Some(LotRule {
+                step: d("0.001"),
+                min_qty: d("0.002"),
+                max_qty: d("120"),
+            })
+        );
+        assert_eq!(filters.market_quantity(d("12.9467831")), Ok(d("12.946")));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::filters::SymbolFilters;
 use super::transport::{Call, CallError, Transport, TransportSettings, parse, unavailable};
 use super::{BinanceSettings, BinanceSetupError, MAX_RECV_WINDOW_MS, VENUE, wire};
 use crate::perp::venue::{
-    OrderReport, OrderRequest, OrderSide, OrderStatus, Venue, VenueError, VenueFuture,
+    LotRule, OrderReport, OrderRequest, OrderSide, OrderStatus, Venue, VenueError, VenueFuture,
     VenuePosition,
 };
 
@@ -373,6 +373,12 @@ impl Venue for BinanceVenue {
 
     fn prepare_symbol<'a>(&'a self, symbol: &'a str, leverage: u32) -> VenueFuture<'a, ()> {
         Box::pin(self.set_up_symbol(symbol, leverage))
+    }
+
+    /// MARKET_LOT_SIZE, else LOT_SIZE, from `exchangeInfo` (what an order is
+    /// rounded to before it is sent).
+    fn lot_rule<'a>(&'a self, symbol: &'a str) -> VenueFuture<'a, Option<LotRule>> {
+        Box::pin(async move { Ok(self.symbol_filters(symbol).await?.market_rule()) })
     }
 
     fn place_order<'a>(&'a self, order: &'a OrderRequest) -> VenueFuture<'a, OrderReport> {
