@@ -188,6 +188,10 @@ fn expected() -> Vec<(&'static str, Option<alloy::primitives::B256>)> {
             "settle_contract",
             Some(HedgeContract::Settled::SIGNATURE_HASH),
         ),
+        (
+            "mutual_redeem",
+            Some(HedgeContract::MutuallyRedeemed::SIGNATURE_HASH),
+        ),
         ("open_hedge", None),
         ("close_hedge", None),
         (

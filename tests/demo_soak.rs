@@ -24,17 +24,16 @@ const SOAK: Duration = Duration::from_secs(300);
 const RSS_CEILING_MIB: f64 = 1024.0;
 /// The mean RSS of the last minute may exceed the fourth minute's by this share at most.
 const RSS_GROWTH_TOLERANCE: f64 = 0.10;
-/// Each desk's p95 cycle time may not pass this (seconds, debug build, anvil saturated; the
-/// first measured run gave 0.79, 4.6, 1.2 and 0.94: see BENCHMARKS.md).
-const P95_TARGETS: [(&str, f64); 4] = [
-    ("oracle", 2.0),
-    ("liquidator", 8.0),
-    ("perp", 2.5),
-    ("pool", 2.5),
+/// Each desk's p95 cycle time may not pass this (seconds, debug build, anvil busy): about
+/// twice the figures measured on a quiet 2-core machine (BENCHMARKS.md); parallel builds on
+/// the same cores push them past it.
+const P95_TARGETS: [(&str, f64); 5] = [
+    ("oracle", 1.0),
+    ("liquidator", 2.0),
+    ("perp", 1.0),
+    ("pool", 1.0),
+    ("anyhedge", 0.5),
 ];
-/// The AnyHedge desk's cycles at this load pass the histogram's last finite bound (30 s),
-/// so no p95 can be read from it: its mean is held instead (seconds).
-const ANYHEDGE_MEAN_TARGET: f64 = 120.0;
 
 /// anvil spills the states it cannot keep in memory to `$HOME/.foundry/anvil/tmp`, about
 /// 12 MB a block at this load and 10 GB over a run, and leaves them behind when killed.
@@ -337,6 +336,8 @@ fn the_demo_at_scale_keeps_its_memory_and_its_cycle_times_for_five_minutes() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    let work = Work::read(&desk.data.join("hedgedesk.sqlite"));
+
     let (first, last) = (samples[0], *samples.last().unwrap());
     let wall = last.at - first.at;
     let cpu_pct = |a: f64, b: f64| 100.0 * (b - a) / wall;
@@ -374,6 +375,18 @@ fn the_demo_at_scale_keeps_its_memory_and_its_cycle_times_for_five_minutes() {
         cpu_pct(first.anvil_cpu, last.anvil_cpu)
     );
     println!("hedgedesk mean RSS: minute 4 {minute4:.1} MiB, minute 5 {minute5:.1} MiB");
+    println!(
+        "done in the five minutes: {} freezes and {} liquidations confirmed, {} perp hedges opened and {} closed, \
+         {} AnyHedge settlements, {} of {} AnyHedge fundings validated, {} pool policies settled or expired",
+        work.confirmed("freeze_position"),
+        work.confirmed("liquidate"),
+        work.confirmed("open_hedge"),
+        work.confirmed("close_hedge"),
+        work.anyhedge_settled,
+        work.anyhedge_validated,
+        work.anyhedge_funded,
+        work.confirmed("settle_policy") + work.confirmed("expire_policy"),
+    );
     println!("| desk | cycles | mean (s) | p50 (s) | p95 (s) | p99 (s) | target (s) |");
     println!("|---|---|---|---|---|---|---|");
     let seconds = |q: f64| {
@@ -383,11 +396,10 @@ fn the_demo_at_scale_keeps_its_memory_and_its_cycle_times_for_five_minutes() {
             "> 30".into()
         }
     };
-    let mut targets: BTreeMap<&str, String> = P95_TARGETS
+    let targets: BTreeMap<&str, String> = P95_TARGETS
         .into_iter()
         .map(|(name, t)| (name, format!("p95 {t}")))
         .collect();
-    targets.insert("anyhedge", format!("mean {ANYHEDGE_MEAN_TARGET}"));
     for (name, target) in &targets {
         let c = cycles.get(*name);
         let (count, mean, p50, p95, p99) = c.map_or((0, 0.0, 0.0, 0.0, 0.0), |c| {
@@ -421,10 +433,21 @@ fn the_demo_at_scale_keeps_its_memory_and_its_cycle_times_for_five_minutes() {
             "{name}: p95 cycle {p95:.3} s above its target {target} s"
         );
     }
-    let anyhedge = desk_cycles("anyhedge").mean();
+    // The desks kept up with the load, not only ran: every seeded AnyHedge funding was read
+    // back from the chain (all but the market's own newest), and the scripted fall
+    // liquidated margin positions.
     assert!(
-        anyhedge <= ANYHEDGE_MEAN_TARGET,
-        "anyhedge: mean cycle {anyhedge:.1} s above its target {ANYHEDGE_MEAN_TARGET} s"
+        work.anyhedge_validated >= 1_000
+            && work.anyhedge_funded - work.anyhedge_validated
+                <= hedgedesk::demo::market::anyhedge::MAX_LIVE as i64,
+        "AnyHedge fundings validated: {} of {}",
+        work.anyhedge_validated,
+        work.anyhedge_funded
+    );
+    assert!(
+        work.confirmed("liquidate") > 0,
+        "no liquidation confirmed: {:?}",
+        work.actions
     );
     assert!(
         desk_rss.1 < RSS_CEILING_MIB,
@@ -435,4 +458,44 @@ fn the_demo_at_scale_keeps_its_memory_and_its_cycle_times_for_five_minutes() {
         minute5 <= minute4 * (1.0 + RSS_GROWTH_TOLERANCE),
         "hedgedesk's RSS still grows: {minute4:.1} MiB in minute 4, {minute5:.1} in minute 5"
     );
+}
+
+/// What the desks did, read from the store once the demo has stopped.
+struct Work {
+    /// Confirmed actions by kind.
+    actions: BTreeMap<String, i64>,
+    anyhedge_funded: i64,
+    anyhedge_validated: i64,
+    anyhedge_settled: i64,
+}
+
+impl Work {
+    fn read(db: &std::path::Path) -> Work {
+        let c =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap_or_else(|e| panic!("{}: {e}", db.display()));
+        let mut stmt = c
+            .prepare("SELECT kind, count(*) FROM actions WHERE state = 'confirmed' GROUP BY kind")
+            .unwrap();
+        let actions = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+        Work {
+            actions,
+            anyhedge_funded: count(
+                "SELECT count(*) FROM anyhedge_positions WHERE funding_tx_hash IS NOT NULL",
+            ),
+            anyhedge_validated: count(
+                "SELECT count(*) FROM anyhedge_positions WHERE funding_tx_hash_validated = 1",
+            ),
+            anyhedge_settled: count("SELECT count(*) FROM anyhedge_settlements"),
+        }
+    }
+
+    fn confirmed(&self, kind: &str) -> i64 {
+        self.actions.get(kind).copied().unwrap_or(0)
+    }
 }

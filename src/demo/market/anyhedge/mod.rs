@@ -4,8 +4,8 @@
 //! start; both approve and sign their funding, and the desk funds the contract and settles
 //! it at maturity, or at a liquidation. The first round is near the money, so the scripted
 //! fall at 40 s liquidates it; later ones are near it a third of the time. At most
-//! [`MAX_LIVE`] contracts run at once, and now and then both parties of one sign an early
-//! maturation for the operator to approve.
+//! [`MAX_LIVE`] contracts run at once. After [`REDEEM_AFTER`] both parties of one sign an
+//! early maturation for the operator to approve (the first round that can, then now and then).
 
 pub mod api;
 pub mod plan;
@@ -32,7 +32,7 @@ const RETRY: Duration = Duration::from_secs(3);
 const READY_POLL: Duration = Duration::from_secs(1);
 /// Early maturations start after the first act's contracts are under way...
 const REDEEM_AFTER: Duration = Duration::from_secs(90);
-/// ... and are proposed at one round in this many.
+/// ... the first as soon as a contract qualifies, later ones at one round in this many.
 const REDEEM_ODDS: u32 = 5;
 
 pub async fn run(ctx: Arc<MarketContext>, cancel: CancellationToken) {
@@ -56,11 +56,15 @@ async fn act(ctx: &MarketContext) {
             tracing::warn!(actor = "anyhedge", error = %format!("{e:#}"), "demo market: collateral not minted");
         }
     }
-    let mut first = true;
+    let (mut first, mut redeemed) = (true, false);
     loop {
-        let pause = match step(&desk, &mut rng, first).await {
-            Ok(opened) => {
-                first &= !opened;
+        let redeem = !first
+            && ctx.elapsed() >= REDEEM_AFTER
+            && (!redeemed || rng.random_ratio(1, REDEEM_ODDS));
+        let pause = match step(&desk, &mut rng, first, redeem).await {
+            Ok(done) => {
+                first &= !done.opened;
+                redeemed |= done.redeemed;
                 plan::gap(&mut rng)
             }
             Err(e) => {
@@ -114,21 +118,36 @@ async fn try_ready(ctx: &MarketContext) -> anyhow::Result<Option<Desk<'_>>> {
     }))
 }
 
-/// One round: maybe an early maturation, then a new contract unless enough are live.
-/// Returns whether a contract was opened.
-async fn step(desk: &Desk<'_>, rng: &mut impl rand::Rng, first: bool) -> anyhow::Result<bool> {
+/// What a round did.
+#[derive(Debug, Default)]
+struct Done {
+    opened: bool,
+    redeemed: bool,
+}
+
+/// One round: an early maturation if `redeem`, then a new contract unless enough are live.
+async fn step(
+    desk: &Desk<'_>,
+    rng: &mut impl rand::Rng,
+    first: bool,
+    redeem: bool,
+) -> anyhow::Result<Done> {
     let ctx = desk.ctx;
     let now = chrono::Utc::now().timestamp();
     let live = desk.live(now).await?;
-    if !first && ctx.elapsed() >= REDEEM_AFTER && rng.random_ratio(1, REDEEM_ODDS) {
+    let mut done = Done::default();
+    if redeem {
         let price = ctx.now_prices().bch_usd_cents.max(1) as u32;
         match desk.propose_redemption(&live, now, price).await {
-            Ok(Some((hedge, price))) => tracing::info!(
-                actor = "anyhedge",
-                contract = %hedge,
-                price,
-                "demo market: both parties signed an early maturation (waits for the operator)"
-            ),
+            Ok(Some((hedge, price))) => {
+                done.redeemed = true;
+                tracing::info!(
+                    actor = "anyhedge",
+                    contract = %hedge,
+                    price,
+                    "demo market: both parties signed an early maturation (waits for the operator)"
+                )
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(actor = "anyhedge", error = %format!("{e:#}"), "demo market: no early maturation")
@@ -136,7 +155,7 @@ async fn step(desk: &Desk<'_>, rng: &mut impl rand::Rng, first: bool) -> anyhow:
         }
     }
     if live.len() >= MAX_LIVE {
-        return Ok(false);
+        return Ok(done);
     }
     let round = plan::draw(rng, first);
     let (hedge, params) = desk.open(&round).await?;
@@ -153,5 +172,6 @@ async fn step(desk: &Desk<'_>, rng: &mut impl rand::Rng, first: bool) -> anyhow:
         at_ms = ctx.elapsed().as_millis() as u64,
         "demo market: a hedge agreed and both fundings signed"
     );
-    Ok(true)
+    done.opened = true;
+    Ok(done)
 }
