@@ -25,14 +25,15 @@ const RSS_CEILING_MIB: f64 = 1024.0;
 /// The mean RSS of the last minute may exceed the fourth minute's by this share at most.
 const RSS_GROWTH_TOLERANCE: f64 = 0.10;
 /// Each desk's p95 cycle time may not pass this (seconds, debug build, anvil busy): about
-/// twice the figures measured on a quiet 2-core machine (BENCHMARKS.md); parallel builds on
-/// the same cores push them past it.
+/// twice the worst of the figures measured on a quiet 2-core machine (BENCHMARKS.md; the
+/// liquidator's varies most, with how many positions the fall sinks); parallel builds on the
+/// same cores push them past it.
 const P95_TARGETS: [(&str, f64); 5] = [
-    ("oracle", 1.0),
-    ("liquidator", 2.0),
-    ("perp", 1.0),
-    ("pool", 1.0),
-    ("anyhedge", 0.5),
+    ("oracle", 1.5),
+    ("liquidator", 4.0),
+    ("perp", 1.5),
+    ("pool", 1.5),
+    ("anyhedge", 0.75),
 ];
 
 /// anvil spills the states it cannot keep in memory to `$HOME/.foundry/anvil/tmp`, about
