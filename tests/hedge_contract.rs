@@ -1754,18 +1754,89 @@ async fn factory_refuses_inconsistent_terms_naming_the_bound() {
 
 // The desk's reader
 
-/// The AnyHedge desk's chain check reads every contract's events in one `eth_getLogs`: each
-/// contract gets its own funding (the `Live` transaction, the sats its `Funded` events say,
-/// the fee from the receipt) and its ending; a contract that emitted nothing has no entry.
+/// The funding `read` found for `hedge` matches what `createAndFund` posted.
+async fn assert_funding(
+    env: &Env,
+    provider: &alloy::providers::RootProvider,
+    logs: &hedgedesk::anyhedge::desk::onchain::ContractLogs,
+    params: &Params,
+) {
+    let funding = logs.funding(provider).await.unwrap().expect("funded");
+    assert_eq!(
+        (funding.short_sats, funding.long_sats),
+        (
+            chain::funding_sats(params, Side::Short).unwrap(),
+            chain::funding_sats(params, Side::Long).unwrap()
+        )
+    );
+    let tx = provider
+        .get_transaction_receipt(funding.tx_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tx.to,
+        Some(env.contracts.factory),
+        "made live by createAndFund"
+    );
+    assert_eq!(funding.block_number, tx.block_number);
+    assert_eq!(
+        funding.gas_fee_wei,
+        Some(U256::from(tx.gas_used) * U256::from(tx.effective_gas_price))
+    );
+}
+
+/// The AnyHedge desk's chain check: every contract's events in one `eth_getLogs` per range,
+/// ranges no wider than the chain allows, each block read once (a later check reads only the
+/// blocks since), a contract new to the desk read from its start, contracts that left the
+/// view forgotten, and blocks without their confirmations left for later.
 #[tokio::test]
-async fn the_desks_batched_read_tells_each_contracts_funding_and_ending() {
-    use hedgedesk::anyhedge::desk::onchain::{self, ChainSettlement};
+async fn the_desks_event_log_reads_each_block_once_in_narrow_ranges() {
+    use hedgedesk::anyhedge::desk::onchain::{
+        ChainSettlement, EventLog, ReadLimits, first_block_at,
+    };
 
     let env = Env::start().await;
     let provider = env.node.provider();
-    let from = provider.get_block_number().await.unwrap();
+    let floor = provider.get_block_number().await.unwrap();
+    let limits = ReadLimits {
+        floor,
+        chunk_blocks: 2,
+        confirmations: 0,
+    };
     let settled_params = env.vector().await;
     let settled = env.open(&settled_params).await;
+    let stranger = env.address(STRANGER);
+    let start = settled_params.startTimestamp;
+
+    let mut log = EventLog::default();
+    let calls = log
+        .refresh(&provider, &[(settled, start), (stranger, start)], limits)
+        .await
+        .unwrap();
+    let head = provider.get_block_number().await.unwrap();
+    let from = first_block_at(&provider, start.saturating_sub(3_600), floor, head)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls as u64,
+        (head - from) / 2 + 1,
+        "blocks {from}..={head} two at a time"
+    );
+    assert_funding(&env, &provider, log.logs(settled).unwrap(), &settled_params).await;
+    let nothing = log.logs(stranger).expect("read, and it emitted nothing");
+    assert_eq!(nothing.funding(&provider).await.unwrap(), None);
+    assert_eq!(nothing.settlement().unwrap(), None);
+    assert_eq!(
+        log.refresh(&provider, &[(settled, start), (stranger, start)], limits)
+            .await
+            .unwrap(),
+        0,
+        "no new block, no read"
+    );
+
+    // A second contract, and the first settles: the next check reads the new blocks for the
+    // first and the second's history; the stranger left the view.
     let live_params = env
         .params(terms(2 * NOMINAL, START, LOW, HIGH, false))
         .await;
@@ -1782,58 +1853,57 @@ async fn the_desks_batched_read_tells_each_contracts_funding_and_ending() {
             ),
         )
         .await;
-    let stranger = env.address(STRANGER);
-
-    let read = onchain::read(&provider, &[settled, live, stranger], from)
-        .await
-        .unwrap();
+    let view = [(settled, start), (live, live_params.startTimestamp)];
+    log.refresh(&provider, &view, limits).await.unwrap();
     assert_eq!(
-        read.keys().copied().collect::<Vec<_>>(),
-        {
-            let mut both = vec![settled, live];
-            both.sort();
-            both
-        },
-        "the stranger emitted nothing"
-    );
-    for (hedge, params) in [(settled, &settled_params), (live, &live_params)] {
-        let funding = read[&hedge].funding(&provider).await.unwrap().unwrap();
-        assert_eq!(
-            (funding.short_sats, funding.long_sats),
-            (
-                chain::funding_sats(params, Side::Short).unwrap(),
-                chain::funding_sats(params, Side::Long).unwrap()
-            ),
-            "{hedge}"
-        );
-        let tx = provider
-            .get_transaction_receipt(funding.tx_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            tx.to,
-            Some(env.contracts.factory),
-            "made live by createAndFund"
-        );
-        assert_eq!(funding.block_number, tx.block_number);
-        assert_eq!(
-            funding.gas_fee_wei,
-            Some(U256::from(tx.gas_used) * U256::from(tx.effective_gas_price))
-        );
-    }
-    assert_eq!(
-        read[&settled].settlement().unwrap(),
+        log.logs(settled).unwrap().settlement().unwrap(),
         Some(ChainSettlement::Settled {
             tx_hash: receipt.transaction_hash,
             event: settled_event(&receipt),
         })
     );
-    assert_eq!(read[&live].settlement().unwrap(), None);
-    // One contract alone reads the same.
-    let alone = onchain::read_one(&provider, settled, from).await.unwrap();
+    assert_funding(&env, &provider, log.logs(settled).unwrap(), &settled_params).await;
+    assert_funding(&env, &provider, log.logs(live).unwrap(), &live_params).await;
+    assert_eq!(log.logs(live).unwrap().settlement().unwrap(), None);
+    assert!(log.logs(stranger).is_none(), "forgotten once out of view");
+
+    // Blocks without their confirmations are not read yet.
+    let mut deep = EventLog::default();
+    let unconfirmed = ReadLimits {
+        confirmations: 1_000,
+        ..limits
+    };
+    deep.refresh(&provider, &view, unconfirmed).await.unwrap();
     assert_eq!(
-        alone.settlement().unwrap(),
-        read[&settled].settlement().unwrap()
+        deep.logs(live).unwrap().funding(&provider).await.unwrap(),
+        None
+    );
+
+    // The search lands on the first block stamped at or after the time.
+    let stamp = |n: u64| {
+        let provider = provider.clone();
+        async move {
+            provider
+                .get_block_by_number(BlockNumberOrTag::Number(n))
+                .await
+                .unwrap()
+                .unwrap()
+                .header
+                .timestamp
+        }
+    };
+    let head = provider.get_block_number().await.unwrap();
+    for n in [floor, (floor + head) / 2, head] {
+        let t = stamp(n).await;
+        let first = first_block_at(&provider, t, floor, head).await.unwrap();
+        assert!(first <= n && stamp(first).await == t, "{n}: {first}");
+        assert!(first == floor || stamp(first - 1).await < t, "{n}: {first}");
+    }
+    assert_eq!(
+        first_block_at(&provider, stamp(head).await + 1, floor, head)
+            .await
+            .unwrap(),
+        head + 1,
+        "none yet"
     );
 }

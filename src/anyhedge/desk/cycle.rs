@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use alloy::primitives::{Address, Bytes, U256};
 use serde_json::json;
 
-use super::onchain::{self, ContractLogs};
+use super::onchain::{ContractLogs, EventLog, ReadLimits};
 use super::windows::Windows;
 use super::{AnyHedgeDesk, Contracts};
 use crate::actions::{Action, ActionKind, ActionPlan, ActionState, Estimate, NewAction};
@@ -26,7 +26,8 @@ use crate::store::anyhedge::{Funding, Position};
 /// The resource name of hedge position updates on the WebSocket.
 pub const POSITION_RESOURCE: &str = "hedge_position";
 /// How often contracts nobody asked about are read from the chain (funded or settled by
-/// their parties or by someone else).
+/// their parties or by someone else). A cycle expecting news (our transaction confirmed, the
+/// operator or a wallet asking) reads at once.
 const CHAIN_CHECK_SECS: i64 = 15;
 
 /// What the desk remembers between cycles (rebuilt from the store and chain on restart).
@@ -38,14 +39,18 @@ pub struct Memory {
     pub(super) scanned: BTreeMap<Address, i64>,
     /// When contracts were last read from the chain without a reason.
     last_chain_check: i64,
+    /// The contracts' events read so far (each check reads only what is new).
+    events: EventLog,
 }
 
 /// What a cycle read at its start about every contract in view.
 pub(super) struct InView {
     /// The attempts of each contract's actions, by key prefix.
     attempts: BTreeMap<String, Vec<Action>>,
-    /// On a chain check, every contract's events (a contract missing here emitted none).
-    pub(super) logs: Option<BTreeMap<Address, ContractLogs>>,
+    /// The contracts' events, taken from [`Memory`] for the cycle and given back after it.
+    events: EventLog,
+    /// Whether this cycle read the chain (only then are the events news).
+    pub(super) chain_read: bool,
     /// The oracles' recent messages, for the running contracts' liquidation scans.
     pub(super) windows: Windows,
 }
@@ -98,18 +103,21 @@ impl AnyHedgeDesk {
         Ok((run.into_iter().next_back(), next))
     }
 
-    /// The events of `p`'s contract: the chain check's, or read now for this one.
-    pub(super) async fn logs(
-        &self,
-        view: &InView,
-        contracts: &Contracts,
-        p: &Position,
-    ) -> anyhow::Result<ContractLogs> {
-        if let Some(all) = &view.logs {
-            return Ok(all.get(&p.address).cloned().unwrap_or_default());
-        }
-        let provider = self.chain.provider();
-        onchain::read_one(&provider, p.address, contracts.from_block).await
+    pub(super) fn redeem_prefix(&self, p: &Position) -> Option<String> {
+        let terms = &p.mutual_redemption.as_ref()?.terms;
+        Some(format!(
+            "mutual_redeem:{}:{}:{}",
+            self.chain.chain_id(),
+            p.address.to_checksum(None),
+            terms.deadline
+        ))
+    }
+
+    /// The events of `p`'s contract when this cycle read the chain.
+    pub(super) fn logs<'v>(&self, view: &'v InView, p: &Position) -> Option<&'v ContractLogs> {
+        view.chain_read
+            .then(|| view.events.logs(p.address))
+            .flatten()
     }
 
     pub(super) fn contract_call(
@@ -157,18 +165,51 @@ impl AnyHedgeDesk {
                 "anyhedge: accepted offers past their deadline are pending again"
             );
         }
-        let chain_check = now - memory.last_chain_check >= CHAIN_CHECK_SECS;
-        if chain_check {
-            memory.last_chain_check = now;
-        }
-        let wants = |f: &dyn Fn(&AnyHedgeRequest) -> bool| asked.iter().any(f);
-
         let ready = self.store.anyhedge_positions_ready_to_fund().await?;
         let unvalidated = self.store.anyhedge_positions_unvalidated_funding().await?;
-        let mut open = self.store.anyhedge_positions_open().await?;
-        let view = self
-            .read_view(contracts, memory, &ready, &open, chain_check, now)
+        let open = self.store.anyhedge_positions_open().await?;
+        let redemptions = self.store.anyhedge_redemptions_ready().await?;
+        let mut view = self
+            .read_view(memory, &ready, &open, &redemptions, now)
             .await?;
+        let due = now - memory.last_chain_check >= CHAIN_CHECK_SECS;
+        let done = async {
+            if due || self.expects_news(&view, asked, &ready, &open, &redemptions) {
+                if due {
+                    memory.last_chain_check = now;
+                }
+                self.read_chain(contracts, &mut view, &ready, &open).await?;
+            }
+            self.follow(
+                &view,
+                asked,
+                memory,
+                (ready, unvalidated, open, redemptions),
+                now,
+            )
+            .await
+        }
+        .await;
+        memory.events = std::mem::take(&mut view.events);
+        done
+    }
+
+    /// Funding, settlement and redemption of the contracts in view, from what the cycle read.
+    async fn follow(
+        &self,
+        view: &InView,
+        asked: &[AnyHedgeRequest],
+        memory: &mut Memory,
+        (ready, unvalidated, mut open, redemptions): (
+            Vec<Position>,
+            Vec<Position>,
+            Vec<Position>,
+            Vec<Position>,
+        ),
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let chain_read = view.chain_read;
+        let wants = |f: &dyn Fn(&AnyHedgeRequest) -> bool| asked.iter().any(f);
 
         // Funding: both proposals in → createAndFund; confirmed (or asked, or now and then)
         // → read the funding back from the chain.
@@ -181,12 +222,9 @@ impl AnyHedgeDesk {
             let validate = wants(
                 &|r| matches!(r, AnyHedgeRequest::ValidateFunding { address: a } if a.eq_ignore_ascii_case(&address)),
             );
-            let (last, next_key) = self.attempts(&view, &self.fund_prefix(p)).await?;
-            let confirmed = last
-                .as_ref()
-                .is_some_and(|a| a.state == ActionState::Confirmed);
-            if confirmed || validate || chain_check {
-                if self.validate_funding(&view, contracts, p, now).await? {
+            let (last, next_key) = self.attempts(view, &self.fund_prefix(p)).await?;
+            if chain_read {
+                if self.validate_funding(view, p, now).await? {
                     funded_now = true;
                     continue;
                 }
@@ -218,9 +256,9 @@ impl AnyHedgeDesk {
                 self.propose_funding(memory, p, next_key, now).await?;
             }
         }
-        if chain_check {
+        if chain_read {
             for p in &unvalidated {
-                self.validate_funding(&view, contracts, p, now).await?;
+                self.validate_funding(view, p, now).await?;
             }
         }
         if funded_now {
@@ -233,11 +271,11 @@ impl AnyHedgeDesk {
             let asked_settle = wants(
                 &|r| matches!(r, AnyHedgeRequest::Settle { address: a } if a.eq_ignore_ascii_case(&address)),
             );
-            self.settle_if_due(&view, contracts, memory, p, asked_settle, now)
+            self.settle_if_due(view, memory, p, asked_settle, now)
                 .await?;
         }
-        for p in self.store.anyhedge_redemptions_ready().await? {
-            self.redeem(&view, contracts, memory, &p, now).await?;
+        for p in &redemptions {
+            self.redeem(view, memory, p, now).await?;
         }
         for request in asked {
             if let AnyHedgeRequest::CompleteRedemption { address } = request {
@@ -262,37 +300,87 @@ impl AnyHedgeDesk {
         Ok(())
     }
 
-    /// One read each of the contracts' actions, (on a chain check) their events, and their
-    /// oracles' messages since the earliest a running contract still needs.
+    /// One read each of the contracts' actions and their oracles' messages since the
+    /// earliest a running contract still needs.
     async fn read_view(
         &self,
-        contracts: &Contracts,
-        memory: &Memory,
+        memory: &mut Memory,
         ready: &[Position],
         open: &[Position],
-        chain_check: bool,
+        redemptions: &[Position],
         now: i64,
     ) -> anyhow::Result<InView> {
         let prefixes = ready
             .iter()
             .map(|p| self.fund_prefix(p))
             .chain(open.iter().map(|p| self.settle_prefix(p)))
+            .chain(redemptions.iter().filter_map(|p| self.redeem_prefix(p)))
             .collect();
         let attempts = self.store.action_attempts(prefixes).await?;
-        let logs = if chain_check {
-            // Open includes funded-but-unvalidated contracts.
-            let hedges: Vec<Address> = ready.iter().chain(open).map(|p| p.address).collect();
-            let provider = self.chain.provider();
-            Some(onchain::read(&provider, &hedges, contracts.from_block).await?)
-        } else {
-            None
-        };
         let windows = Windows::load(&self.store, open, &memory.scanned, now).await?;
         Ok(InView {
             attempts,
-            logs,
+            events: std::mem::take(&mut memory.events),
+            chain_read: false,
             windows,
         })
+    }
+
+    /// Whether the chain has news for this cycle: a transaction of ours about a contract
+    /// confirmed and not yet recorded, a redemption sent, or someone asked.
+    fn expects_news(
+        &self,
+        view: &InView,
+        asked: &[AnyHedgeRequest],
+        ready: &[Position],
+        open: &[Position],
+        redemptions: &[Position],
+    ) -> bool {
+        let confirmed = |prefix: Option<String>| {
+            prefix
+                .and_then(|prefix| view.attempts.get(&prefix)?.last().cloned())
+                .is_some_and(|a| a.state == ActionState::Confirmed)
+        };
+        asked.iter().any(|r| {
+            matches!(
+                r,
+                AnyHedgeRequest::ValidateFunding { .. } | AnyHedgeRequest::Settle { .. }
+            )
+        }) || ready.iter().any(|p| confirmed(Some(self.fund_prefix(p))))
+            || open.iter().any(|p| {
+                confirmed(Some(self.settle_prefix(p)))
+                    || p.mutual_redemption
+                        .as_ref()
+                        .is_some_and(|r| r.tx_hash.is_some())
+            })
+            || redemptions.iter().any(|p| confirmed(self.redeem_prefix(p)))
+    }
+
+    /// Reads what is new on the chain for every contract in view (open includes the funded
+    /// but unvalidated).
+    async fn read_chain(
+        &self,
+        contracts: &Contracts,
+        view: &mut InView,
+        ready: &[Position],
+        open: &[Position],
+    ) -> anyhow::Result<()> {
+        let hedges: Vec<(Address, u64)> = ready
+            .iter()
+            .chain(open)
+            .map(|p| (p.address, p.terms.start_timestamp))
+            .collect();
+        let chain = self.chain.config();
+        let limits = ReadLimits {
+            floor: contracts.from_block,
+            chunk_blocks: chain.log_chunk_blocks,
+            confirmations: chain.confirmations,
+        };
+        view.events
+            .refresh(&self.chain.provider(), &hedges, limits)
+            .await?;
+        view.chain_read = true;
+        Ok(())
     }
 
     async fn propose_funding(
@@ -381,11 +469,12 @@ impl AnyHedgeDesk {
     async fn validate_funding(
         &self,
         view: &InView,
-        contracts: &Contracts,
         p: &Position,
         now: i64,
     ) -> anyhow::Result<bool> {
-        let logs = self.logs(view, contracts, p).await?;
+        let Some(logs) = self.logs(view, p) else {
+            return Ok(false);
+        };
         let Some(f) = logs.funding(&self.chain.provider()).await? else {
             return Ok(false);
         };

@@ -6,7 +6,6 @@ use alloy::primitives::U256;
 use serde_json::json;
 
 use super::AnyHedgeDesk;
-use super::Contracts;
 use super::cycle::{InView, Memory, unhex};
 use super::onchain::ChainSettlement;
 use super::settlement::{self, Msg, SettleKind, Terms};
@@ -36,7 +35,6 @@ impl AnyHedgeDesk {
     pub(super) async fn settle_if_due(
         &self,
         view: &InView,
-        contracts: &Contracts,
         memory: &mut Memory,
         p: &Position,
         asked: bool,
@@ -57,9 +55,9 @@ impl AnyHedgeDesk {
         let settled_by_us = last
             .as_ref()
             .is_some_and(|a| a.state == ActionState::Confirmed);
-        let chain_check = view.logs.is_some();
+        let chain_check = view.chain_read;
         if (settled_by_us || redeeming || chain_check || asked)
-            && self.record_settlement(view, contracts, p, now).await?
+            && self.record_settlement(view, p, now).await?
         {
             return Ok(());
         }
@@ -193,11 +191,13 @@ impl AnyHedgeDesk {
     async fn record_settlement(
         &self,
         view: &InView,
-        contracts: &Contracts,
         p: &Position,
         now: i64,
     ) -> anyhow::Result<bool> {
-        let Some(ended) = self.logs(view, contracts, p).await?.settlement()? else {
+        let Some(logs) = self.logs(view, p) else {
+            return Ok(false);
+        };
+        let Some(ended) = logs.settlement()? else {
             return Ok(false);
         };
         let settlement = match &ended {
@@ -292,7 +292,6 @@ impl AnyHedgeDesk {
     pub(super) async fn redeem(
         &self,
         view: &InView,
-        contracts: &Contracts,
         memory: &mut Memory,
         p: &Position,
         now: i64,
@@ -305,15 +304,13 @@ impl AnyHedgeDesk {
         };
         let address = p.address.to_checksum(None);
         let terms = &r.terms;
-        let prefix = format!(
-            "mutual_redeem:{}:{address}:{}",
-            self.chain.chain_id(),
-            terms.deadline
-        );
+        let Some(prefix) = self.redeem_prefix(p) else {
+            return Ok(());
+        };
         let (last, next_key) = self.attempts(view, &prefix).await?;
         match &last {
             Some(a) if a.state == ActionState::Confirmed => {
-                self.record_settlement(view, contracts, p, now).await?;
+                self.record_settlement(view, p, now).await?;
                 return Ok(());
             }
             Some(a) if matches!(a.state, ActionState::Failed | ActionState::Rejected) => {

@@ -1,10 +1,12 @@
 //! What the desk reads from hedge contracts: their funding and settlement as the contracts'
 //! own events tell them (so a contract funded by its parties directly, or settled by someone
 //! else, is recorded the same way as one the desk handled). One `eth_getLogs` covers many
-//! contracts: a chain check of a thousand open contracts is a handful of calls, not thousands.
+//! contracts and only the blocks since the last check: a chain check of a thousand open
+//! contracts is a handful of calls, not thousands, on a devnet or on Base.
 
 use std::collections::BTreeMap;
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::types::{Filter, Log};
@@ -113,43 +115,141 @@ impl ContractLogs {
     }
 }
 
-/// The funding, live and ending events of `hedges` since `from_block`, by contract (a
-/// contract that emitted nothing has no entry).
-pub async fn read(
-    provider: &RootProvider,
-    hedges: &[Address],
-    from_block: u64,
-) -> anyhow::Result<BTreeMap<Address, ContractLogs>> {
-    let signatures = vec![
-        HedgeContract::Funded::SIGNATURE_HASH,
-        HedgeContract::Live::SIGNATURE_HASH,
-        HedgeContract::Settled::SIGNATURE_HASH,
-        HedgeContract::MutuallyRedeemed::SIGNATURE_HASH,
-    ];
-    let mut by_contract: BTreeMap<Address, ContractLogs> = BTreeMap::new();
-    for chunk in hedges.chunks(ADDRESSES_PER_CALL) {
-        let filter = Filter::new()
-            .address(chunk.to_vec())
-            .event_signature(signatures.clone())
-            .from_block(from_block);
-        for log in provider.get_logs(&filter).await? {
-            if log.removed {
-                continue;
-            }
-            by_contract.entry(log.address()).or_default().add(log);
-        }
-    }
-    Ok(by_contract)
+/// The hedge contracts' events as the chain checks have read them, kept between checks: a
+/// check reads only the blocks since the last one, a contract new to the desk has its history
+/// read once from the first block of its terms' start, and every read keeps to the chain's
+/// `log_chunk_blocks` (nodes refuse wide `eth_getLogs`). Only blocks with `confirmations` on
+/// top are read, so what the desk records from them stays.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    /// Every contract below has been read through this block.
+    through: Option<u64>,
+    contracts: BTreeMap<Address, ContractLogs>,
 }
 
-/// The events of one contract.
-pub async fn read_one(
+/// Where reads start, how wide they may be and how deep a block must be.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// The factory's deployment: no hedge event comes before it.
+    pub floor: u64,
+    pub chunk_blocks: u64,
+    pub confirmations: u64,
+}
+
+/// A contract's events cannot come before its start price's timestamp; this much slack
+/// covers a chain clock behind the oracle's.
+const START_SLACK_SECS: u64 = 3_600;
+
+impl EventLog {
+    /// `hedge`'s events, `None` when it is not among those read.
+    pub fn logs(&self, hedge: Address) -> Option<&ContractLogs> {
+        self.contracts.get(&hedge)
+    }
+
+    /// Reads what is new for `hedges` (address, terms' start timestamp) and forgets the
+    /// contracts not among them. Returns the `eth_getLogs` calls made.
+    pub async fn refresh(
+        &mut self,
+        provider: &RootProvider,
+        hedges: &[(Address, u64)],
+        limits: ReadLimits,
+    ) -> anyhow::Result<usize> {
+        let head = provider.get_block_number().await?;
+        let to = head.saturating_sub(limits.confirmations);
+        self.contracts
+            .retain(|a, _| hedges.iter().any(|(h, _)| h == a));
+        let fresh: Vec<(Address, u64)> = hedges
+            .iter()
+            .filter(|(h, _)| !self.contracts.contains_key(h))
+            .copied()
+            .collect();
+        let known: Vec<Address> = self.contracts.keys().copied().collect();
+        let mut calls = 0;
+        if let Some(through) = self.through
+            && through < to
+        {
+            calls += self
+                .read(provider, &known, through + 1, to, limits.chunk_blocks)
+                .await?;
+        }
+        if let Some(earliest) = fresh.iter().map(|(_, start)| *start).min() {
+            let since = earliest.saturating_sub(START_SLACK_SECS);
+            let from = first_block_at(provider, since, limits.floor, to).await?;
+            let addresses: Vec<Address> = fresh.iter().map(|(h, _)| *h).collect();
+            for hedge in &addresses {
+                self.contracts.entry(*hedge).or_default();
+            }
+            calls += self
+                .read(provider, &addresses, from, to, limits.chunk_blocks)
+                .await?;
+        }
+        self.through = Some(self.through.map_or(to, |t| t.max(to)));
+        Ok(calls)
+    }
+
+    /// `hedges`' events in `from..=to`, `chunk_blocks` and [`ADDRESSES_PER_CALL`] at a time.
+    async fn read(
+        &mut self,
+        provider: &RootProvider,
+        hedges: &[Address],
+        from: u64,
+        to: u64,
+        chunk_blocks: u64,
+    ) -> anyhow::Result<usize> {
+        let signatures = vec![
+            HedgeContract::Funded::SIGNATURE_HASH,
+            HedgeContract::Live::SIGNATURE_HASH,
+            HedgeContract::Settled::SIGNATURE_HASH,
+            HedgeContract::MutuallyRedeemed::SIGNATURE_HASH,
+        ];
+        let mut calls = 0;
+        let mut start = from;
+        while start <= to && !hedges.is_empty() {
+            let end = start.saturating_add(chunk_blocks.max(1) - 1).min(to);
+            for group in hedges.chunks(ADDRESSES_PER_CALL) {
+                let filter = Filter::new()
+                    .address(group.to_vec())
+                    .event_signature(signatures.clone())
+                    .from_block(start)
+                    .to_block(end);
+                calls += 1;
+                for log in provider.get_logs(&filter).await? {
+                    if let Some(events) = self.contracts.get_mut(&log.address())
+                        && !log.removed
+                    {
+                        events.add(log);
+                    }
+                }
+            }
+            start = end + 1;
+        }
+        Ok(calls)
+    }
+}
+
+/// The first block in `lo..=hi` stamped at or after `timestamp` (`hi + 1` when none is), by
+/// binary search over block headers.
+pub async fn first_block_at(
     provider: &RootProvider,
-    hedge: Address,
-    from_block: u64,
-) -> anyhow::Result<ContractLogs> {
-    Ok(read(provider, &[hedge], from_block)
-        .await?
-        .remove(&hedge)
-        .unwrap_or_default())
+    timestamp: u64,
+    lo: u64,
+    hi: u64,
+) -> anyhow::Result<u64> {
+    let stamp = |n: u64| async move {
+        let block = provider
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the node has no block {n}"))?;
+        anyhow::Ok(block.header.timestamp)
+    };
+    let (mut lo, mut hi) = (lo, hi.saturating_add(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if stamp(mid).await? >= timestamp {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
 }
