@@ -342,6 +342,22 @@ async fn the_desk_freezes_then_liquidates_exactly_the_underwater_profitable_posi
         "only candidates are checked: {:?}",
         snap.metrics
     );
+    // The same counts on /metrics.
+    let mut text = String::new();
+    rt.metrics.encode(&mut text).unwrap();
+    let sample = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    let calls = sample("hedgedesk_liquidator_node_calls_total");
+    assert!(
+        calls >= snap.metrics.total_calls as f64,
+        "{calls} {:?}",
+        snap.metrics
+    );
+    assert!(sample("hedgedesk_liquidator_candidate_checks_total") < calls);
+    assert!(sample("hedgedesk_liquidator_positions_monitored") > 0.0);
     rt.shutdown().await;
 
     // With `always_liquidate_reward_above` under its $2 reward, it is liquidated at a loss.

@@ -272,6 +272,14 @@ async fn metrics_and_health_on_the_api_listener() {
         );
     }
     assert!(s.contains_key("hedgedesk_chain_head_age_seconds{chain=\"devnet\"}"));
+    for liquidator in [
+        "hedgedesk_liquidator_node_calls_total",
+        "hedgedesk_liquidator_candidate_checks_total",
+        "hedgedesk_liquidator_positions_monitored",
+        "hedgedesk_liquidator_candidates",
+    ] {
+        assert!(s.contains_key(liquidator), "no {liquidator}:\n{body}");
+    }
 
     // promtool parses and lints the body: no complaint at all.
     let mut child = Command::new(promtool())

@@ -223,6 +223,7 @@ impl Runtime {
             account,
         );
         desk.cycle_timer = metrics.cycle_timer(Desk::Liquidator);
+        desk.pass_counters = metrics.liquidator();
         let liquidator = desk.subscribe();
         let liquidator_requests = desk.requests();
         supervisor.spawn("liquidator", move |cancel| desk.clone().run(cancel));

@@ -41,6 +41,8 @@ pub struct LiquidatorDesk {
     pub account: Address,
     /// Where the worker loop records its cycle times (`/metrics`).
     pub cycle_timer: crate::metrics::CycleTimer,
+    /// Where each pass's node calls are counted (`/metrics`).
+    pub pass_counters: crate::metrics::PassCounters,
     pane: Arc<watch::Sender<Arc<LiquidatorSnapshot>>>,
     requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeskRequest>>>,
     requests_tx: mpsc::UnboundedSender<DeskRequest>,
@@ -72,6 +74,7 @@ impl LiquidatorDesk {
             prices,
             account,
             cycle_timer: crate::metrics::CycleTimer::default(),
+            pass_counters: crate::metrics::PassCounters::default(),
             pane: Arc::new(watch::channel(Arc::new(empty)).0),
             requests: Arc::new(tokio::sync::Mutex::new(requests)),
             requests_tx,

@@ -476,6 +476,9 @@ impl DeskState {
         self.metrics.last_pass_checks = checks_made;
         self.metrics.passes += 1;
         self.metrics.total_calls += total;
+        desk.pass_counters.pass(total, checks_made);
+        desk.pass_counters
+            .watched(queue.revaluation().len(), evaluations.len());
         self.last_pass = Some(PassResult {
             head: (head, head_time),
             at,

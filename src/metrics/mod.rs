@@ -15,6 +15,7 @@ pub mod cycle;
 pub mod health;
 pub mod journal;
 pub mod labels;
+pub mod liquidator;
 pub mod rpc;
 pub mod scrape;
 
@@ -27,6 +28,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 pub use cycle::CycleTimer;
 pub use health::{HealthReport, health_report};
+pub use liquidator::PassCounters;
 pub use rpc::{EndpointCounters, RpcMetrics};
 pub use scrape::MonitorSources;
 
@@ -50,6 +52,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     cycles: Family<DeskLabels, Histogram>,
     rpc: RpcMetrics,
+    liquidator: PassCounters,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -76,16 +79,23 @@ impl Metrics {
             cycles.clone(),
         );
         let rpc = RpcMetrics::register(&mut registry);
+        let liquidator = PassCounters::register(&mut registry);
         Metrics {
             registry: Arc::new(registry),
             cycles,
             rpc,
+            liquidator,
         }
     }
 
     /// The timer `desk`'s worker loop records its cycles with.
     pub fn cycle_timer(&self, desk: Desk) -> CycleTimer {
         CycleTimer::new(self.cycles.get_or_create(&DeskLabels::new(desk)).clone())
+    }
+
+    /// Where the liquidator counts its passes' node calls.
+    pub fn liquidator(&self) -> PassCounters {
+        self.liquidator.clone()
     }
 
     /// Where the chain transports count their requests.
