@@ -95,12 +95,16 @@ impl AnyHedgeDesk {
         view: &InView,
         prefix: &str,
     ) -> anyhow::Result<(Option<Action>, String)> {
-        let run = match view.attempts.get(prefix) {
-            Some(run) => run.clone(),
-            None => self.store.action_attempts_of(prefix).await?,
+        // Only the newest is copied: this runs for every contract in every cycle.
+        let (last, count) = match view.attempts.get(prefix) {
+            Some(run) => (run.last().cloned(), run.len()),
+            None => {
+                let mut run = self.store.action_attempts_of(prefix).await?;
+                let count = run.len();
+                (run.pop(), count)
+            }
         };
-        let next = format!("{prefix}:{}", run.len() + 1);
-        Ok((run.into_iter().next_back(), next))
+        Ok((last, format!("{prefix}:{}", count + 1)))
     }
 
     pub(super) fn redeem_prefix(&self, p: &Position) -> Option<String> {
@@ -338,8 +342,8 @@ impl AnyHedgeDesk {
     ) -> bool {
         let confirmed = |prefix: Option<String>| {
             prefix
-                .and_then(|prefix| view.attempts.get(&prefix)?.last().cloned())
-                .is_some_and(|a| a.state == ActionState::Confirmed)
+                .and_then(|prefix| view.attempts.get(&prefix)?.last().map(|a| a.state))
+                .is_some_and(|state| state == ActionState::Confirmed)
         };
         asked.iter().any(|r| {
             matches!(

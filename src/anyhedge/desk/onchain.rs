@@ -4,7 +4,7 @@
 //! contracts and only the blocks since the last check: a chain check of a thousand open
 //! contracts is a handful of calls, not thousands, on a devnet or on Base.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
@@ -156,8 +156,8 @@ impl EventLog {
     ) -> anyhow::Result<usize> {
         let head = provider.get_block_number().await?;
         let to = head.saturating_sub(limits.confirmations);
-        self.contracts
-            .retain(|a, _| hedges.iter().any(|(h, _)| h == a));
+        let in_view: BTreeSet<Address> = hedges.iter().map(|(h, _)| *h).collect();
+        self.contracts.retain(|a, _| in_view.contains(a));
         let fresh: Vec<(Address, u64)> = hedges
             .iter()
             .filter(|(h, _)| !self.contracts.contains_key(h))
