@@ -352,7 +352,21 @@ fn the_demo_in_a_terminal_every_tab_live_and_every_kind_approved_by_keystroke() 
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     t.keys(&["5"]);
-    t.wait_for("withdrawal");
+    // The row, not the tab's key hint ("w approve withdrawal"): the desk lists the request
+    // at its next cycle.
+    let listed = Instant::now();
+    while !t
+        .screen()
+        .lines()
+        .any(|l| l.contains("Pending withdrawals (") && !l.contains("Pending withdrawals (0)"))
+    {
+        assert!(
+            listed.elapsed() < Duration::from_secs(30),
+            "the withdrawal is not listed:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // Focus moves providers → policies → withdrawals; the first row `w` accepts is asked.
     t.keys(&["Right"]);
     t.keys(&["Right"]);
